@@ -1,0 +1,3 @@
+//! `aci-backend` entry point (placeholder until its issue lands).
+
+fn main() {}

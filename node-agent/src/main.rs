@@ -1,0 +1,3 @@
+//! `node-agent` entry point (placeholder until its issue lands).
+
+fn main() {}
