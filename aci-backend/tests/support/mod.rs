@@ -1,0 +1,5 @@
+//! Test support shared by the integration tests of this crate.
+#![allow(dead_code)]
+
+pub mod pod_corpus;
+pub mod spec_schema;
