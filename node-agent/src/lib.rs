@@ -1,4 +1,5 @@
 //! node-agent: the virtual node. It is the only part that talks to Kubernetes; it reaches a
 //! provider backend over the `vk.provider.v1` gRPC API.
 
+pub mod kubelet_api;
 pub mod resolve;

@@ -1,0 +1,5 @@
+//! The kubelet HTTPS API that kube-apiserver calls for logs, exec, attach and stats.
+//!
+//! - [`spdy`]: SPDY/3.1 server connections (what the apiserver uses towards kubelets).
+
+pub mod spdy;
