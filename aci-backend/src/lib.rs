@@ -2,4 +2,5 @@
 //! translating resolved pods into container groups, tracking their state, and the ARM client.
 
 pub mod model;
+pub mod status;
 pub mod translate;
