@@ -1,5 +1,7 @@
 //! The kubelet HTTPS API that kube-apiserver calls for logs, exec, attach and stats.
 //!
 //! - [`spdy`]: SPDY/3.1 server connections (what the apiserver uses towards kubelets).
+//! - [`websocket`]: the Kubernetes channel protocols over WebSocket.
 
 pub mod spdy;
+pub mod websocket;
