@@ -44,6 +44,12 @@ pub fn spawn_container(
             source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command"),
         });
     };
+    // One pipe for stdout and stderr keeps their interleaving, as a container runtime's log does.
+    let (reader, writer) =
+        std::io::pipe().map_err(|source| RuntimeError::SpawnContainer { command: joined.clone(), source })?;
+    let stderr_writer = writer
+        .try_clone()
+        .map_err(|source| RuntimeError::SpawnContainer { command: joined.clone(), source })?;
     let mut child = Command::new(program)
         .args(args)
         .env_clear()
@@ -51,17 +57,14 @@ pub fn spawn_container(
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .current_dir(workdir)
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::from(stderr_writer))
         .kill_on_drop(true)
         .spawn()
         .map_err(|source| RuntimeError::SpawnContainer { command: joined, source })?;
-    if let Some(out) = child.stdout.take() {
-        pump(out, logs.clone());
-    }
-    if let Some(err) = child.stderr.take() {
-        pump(err, logs);
-    }
+    let output = tokio::net::unix::pipe::Receiver::from_owned_fd(std::os::fd::OwnedFd::from(reader))
+        .map_err(|source| RuntimeError::SpawnContainer { command: command.join(" "), source })?;
+    pump(output, logs);
     let stdin = child.stdin.take();
     Ok(RunningProcess { child, stdin })
 }

@@ -1,0 +1,13 @@
+//! The emulator driven over HTTP and websockets, as the backend and Azure's SDKs drive ACI.
+
+mod emulator {
+    mod arm_client;
+    mod auth;
+    mod crud;
+    mod examples;
+    mod exec;
+    mod faults;
+    mod lifecycle;
+    mod limits;
+    mod structure;
+}
