@@ -1,1 +1,3 @@
-//! Integration test harness.
+//! Integration test harness: a real local Kubernetes control plane for tests.
+
+pub mod control_plane;
