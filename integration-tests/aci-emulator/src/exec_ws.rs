@@ -18,6 +18,7 @@ use tokio::time::Instant;
 
 use crate::config::Runtime;
 use crate::groups::GroupKey;
+use crate::groups::model::OsType;
 use crate::runtime::{ExecProcess, resolve_executable, spawn_exec};
 use crate::state::Shared;
 
@@ -136,7 +137,8 @@ async fn exec(
         close(&mut socket, 1000, "").await;
         return;
     }
-    if shared.config.runtime == Runtime::Simulate {
+    let windows = shared.store.get(&session.key).is_some_and(|g| g.spec.os_type() == OsType::Windows);
+    if shared.config.runtime == Runtime::Simulate || windows {
         echo_terminal(socket).await;
         return;
     }

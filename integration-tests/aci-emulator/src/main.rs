@@ -10,6 +10,7 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
+        .with_writer(std::io::stderr)
         .init();
     let config = Config::parse();
     let mut emulator = Emulator::start(config).await.context("starting the ACI emulator")?;

@@ -3,6 +3,7 @@
 mod emulator {
     mod arm_client;
     mod auth;
+    mod binary;
     mod crud;
     mod examples;
     mod exec;

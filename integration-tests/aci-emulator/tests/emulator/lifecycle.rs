@@ -147,3 +147,35 @@ async fn the_process_runtime_runs_the_command_and_logs_support_tail_and_timestam
     assert!(chrono::DateTime::parse_from_rfc3339(time).is_ok());
     assert_eq!(line, lines[3]);
 }
+
+#[tokio::test]
+async fn windows_groups_are_simulated_even_with_the_process_runtime() {
+    let arm = Arm::start(Config { runtime: Runtime::Process, ..Config::fast() }).await;
+    let mut body = group_body("mcr.microsoft.com/windows/nanoserver", "Always");
+    body["properties"]["osType"] = json!("Windows");
+    body["properties"]["containers"][0]["properties"]["command"] =
+        json!(["cmd.exe", "/c", "ping -t localhost"]);
+    arm.put_group("rg", "win", body).await;
+    let group = arm.wait_for("rg", "win", |g| container_state(g).0 == "Running").await;
+    assert_eq!(group["properties"]["osType"], "Windows");
+    let logs =
+        arm.call(Method::GET, &format!("{}/containers/main/logs", Arm::group_path("rg", "win")), None).await;
+    assert!(
+        logs.body["content"].as_str().is_some_and(|c| c.contains("[aci-emulator] container main started"))
+    );
+}
+
+#[tokio::test]
+async fn the_time_scale_shrinks_simulated_delays_at_run_time() {
+    let arm = Arm::start(Config { pull_delay_ms: 60_000, ..Config::fast() }).await;
+    let reply = arm
+        .http
+        .put(format!("{}/_emulator/time-scale", arm.emulator.base_url()))
+        .json(&json!({ "factor": 0.0001 }))
+        .send()
+        .await
+        .expect("admin answers");
+    assert_eq!(reply.status(), StatusCode::NO_CONTENT);
+    arm.put_group("rg", "g", group_body("nginx", "Always")).await;
+    arm.wait_for("rg", "g", |g| container_state(g).0 == "Running").await;
+}
