@@ -1,0 +1,13 @@
+//! Pods bound to the virtual node: watched in the API, created, updated and deleted in the
+//! backend, with status and Events written back.
+
+mod backend_watch;
+mod controller;
+mod events;
+mod kube_watch;
+mod plan;
+mod queue;
+mod status;
+mod sync;
+
+pub use controller::{PodController, PodSettings};
