@@ -1,6 +1,7 @@
 //! `aci-backend`: the provider API on Azure Container Instances. It owns every Azure call:
 //! translating resolved pods into container groups, tracking their state, and the ARM client.
 
+pub mod arm;
 pub mod model;
 pub mod status;
 pub mod translate;

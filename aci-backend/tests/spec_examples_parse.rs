@@ -5,7 +5,8 @@ use aci_backend::status::pod_status;
 use serde_json::Value;
 
 fn example(name: &str) -> Value {
-    let path = format!("{}/../../shared/azure-aci-spec/2025-09-01/examples/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path =
+        format!("{}/../../shared/azure-aci-spec/2025-09-01/examples/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).expect("the examples are in the shared folder");
     let value: Value = serde_json::from_str(&text).expect("examples are JSON");
     value["responses"]["200"]["body"].clone()
@@ -13,7 +14,8 @@ fn example(name: &str) -> Value {
 
 #[test]
 fn the_get_example_parses_and_reads_as_a_pod_with_its_ip() {
-    let group: ContainerGroup = serde_json::from_value(example("ContainerGroupsGet_Succeeded.json")).expect("parses");
+    let group: ContainerGroup =
+        serde_json::from_value(example("ContainerGroupsGet_Succeeded.json")).expect("parses");
     assert_eq!(group.name.as_deref(), Some("demo1"));
     assert_eq!(group.properties.containers[0].properties.resources.requests.memory_in_gb, 1.5);
     assert_eq!(pod_status(&group, None).pod_ip, "10.0.0.1");

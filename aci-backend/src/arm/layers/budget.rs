@@ -1,0 +1,298 @@
+//! One budget for every ARM call of the process: ARM's per-principal token buckets (reads
+//! 250 burst / 25 per s, writes 200 / 10 per s) and ACI's create/delete quotas (default 100
+//! per 5 minutes and 300 per hour each). Bucket tokens are reserved in arrival order and a
+//! caller waits for its turn, so a heavy load slows evenly instead of drawing 429s. Quotas
+//! refuse at once with the time a slot frees up (waiting minutes inside a call helps nobody).
+//! A 429 from ARM pauses the bucket for its `Retry-After`.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::arm::error::ArmError;
+use crate::arm::request::{ArmRequest, ArmResponse, Bucket, Quota};
+
+/// A token bucket's size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BucketSize {
+    /// Burst.
+    pub burst: f64,
+    /// Refill per second.
+    pub per_second: f64,
+}
+
+/// A quota window: at most `limit` operations in any `period`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Operations allowed.
+    pub limit: usize,
+    /// Window length.
+    pub period: Duration,
+}
+
+/// Budget sizes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetConfig {
+    /// GET bucket.
+    pub reads: BucketSize,
+    /// Write bucket.
+    pub writes: BucketSize,
+    /// Container group create windows.
+    pub creates: Vec<Window>,
+    /// Container group delete windows.
+    pub deletes: Vec<Window>,
+}
+
+impl Default for BudgetConfig {
+    fn default() -> Self {
+        let windows = vec![
+            Window { limit: 100, period: Duration::from_secs(300) },
+            Window { limit: 300, period: Duration::from_secs(3600) },
+        ];
+        BudgetConfig {
+            reads: BucketSize { burst: 250.0, per_second: 25.0 },
+            writes: BucketSize { burst: 200.0, per_second: 10.0 },
+            creates: windows.clone(),
+            deletes: windows,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct TokenBucket {
+    size: BucketSize,
+    tokens: f64,
+    at: Instant,
+    paused_until: Option<Instant>,
+}
+
+impl TokenBucket {
+    fn new(size: BucketSize) -> Self {
+        TokenBucket { size, tokens: size.burst, at: Instant::now(), paused_until: None }
+    }
+
+    /// Reserves one token; returns how long the caller must wait for it.
+    fn reserve(&mut self, now: Instant) -> Duration {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.size.per_second).min(self.size.burst);
+        self.at = now;
+        self.tokens -= 1.0;
+        let mut wait = if self.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-self.tokens / self.size.per_second.max(f64::MIN_POSITIVE))
+        };
+        if let Some(until) = self.paused_until {
+            wait = wait.max(until.saturating_duration_since(now));
+        }
+        wait
+    }
+}
+
+#[derive(Debug)]
+struct Windows {
+    windows: Vec<Window>,
+    history: VecDeque<Instant>,
+}
+
+impl Windows {
+    /// Takes a slot, or says when one frees up.
+    fn take(&mut self, now: Instant) -> Result<(), Duration> {
+        let longest = self.windows.iter().map(|w| w.period).max().unwrap_or(Duration::ZERO);
+        while self.history.front().is_some_and(|t| now.saturating_duration_since(*t) >= longest) {
+            self.history.pop_front();
+        }
+        let mut wait = Duration::ZERO;
+        for w in &self.windows {
+            let inside: Vec<&Instant> =
+                self.history.iter().filter(|t| now.saturating_duration_since(**t) < w.period).collect();
+            if inside.len() >= w.limit {
+                let oldest_needed = inside[inside.len() - w.limit];
+                wait = wait.max(w.period.saturating_sub(now.saturating_duration_since(*oldest_needed)));
+            }
+        }
+        if wait > Duration::ZERO {
+            return Err(wait);
+        }
+        self.history.push_back(now);
+        Ok(())
+    }
+}
+
+/// The process-wide budget.
+#[derive(Debug)]
+pub struct Budget {
+    reads: Mutex<TokenBucket>,
+    writes: Mutex<TokenBucket>,
+    creates: Mutex<Windows>,
+    deletes: Mutex<Windows>,
+}
+
+impl Budget {
+    /// A full budget.
+    pub fn new(config: &BudgetConfig) -> Self {
+        Budget {
+            reads: Mutex::new(TokenBucket::new(config.reads)),
+            writes: Mutex::new(TokenBucket::new(config.writes)),
+            creates: Mutex::new(Windows { windows: config.creates.clone(), history: VecDeque::new() }),
+            deletes: Mutex::new(Windows { windows: config.deletes.clone(), history: VecDeque::new() }),
+        }
+    }
+
+    fn bucket(&self, bucket: Bucket) -> &Mutex<TokenBucket> {
+        match bucket {
+            Bucket::Read => &self.reads,
+            Bucket::Write => &self.writes,
+        }
+    }
+
+    /// Spends the request's quota (or refuses) and waits for its bucket token.
+    pub async fn spend(&self, req: &ArmRequest) -> Result<(), ArmError> {
+        let now = Instant::now();
+        let quota = match req.quota {
+            Quota::None => None,
+            Quota::Create => Some((&self.creates, "create")),
+            Quota::Delete => Some((&self.deletes, "delete")),
+        };
+        if let Some((windows, what)) = quota {
+            let taken = windows.lock().map_err(|_| poisoned(req))?.take(now);
+            if let Err(wait) = taken {
+                return Err(ArmError::QuotaExhausted {
+                    operation: req.operation,
+                    what,
+                    retry_after: Some(wait),
+                });
+            }
+        }
+        let wait = self.bucket(req.bucket()).lock().map_err(|_| poisoned(req))?.reserve(now);
+        if !wait.is_zero() {
+            tracing::debug!(operation = req.operation, ?wait, "waiting for ARM budget");
+            tokio::time::sleep(wait).await;
+        }
+        Ok(())
+    }
+
+    /// ARM said 429: no more calls from this bucket until `after` has passed.
+    pub fn pause(&self, bucket: Bucket, after: Duration) {
+        if let Ok(mut b) = self.bucket(bucket).lock() {
+            let until = Instant::now() + after;
+            b.paused_until = Some(b.paused_until.map_or(until, |u| u.max(until)));
+        }
+    }
+}
+
+fn poisoned(req: &ArmRequest) -> ArmError {
+    ArmError::Transport { operation: req.operation, message: "the ARM budget lock was poisoned".into() }
+}
+
+/// Layer of [`BudgetService`].
+#[derive(Debug, Clone)]
+pub struct BudgetLayer {
+    budget: Arc<Budget>,
+}
+
+impl BudgetLayer {
+    /// Spends from `budget`.
+    pub fn new(budget: Arc<Budget>) -> Self {
+        BudgetLayer { budget }
+    }
+}
+
+impl<S> tower::Layer<S> for BudgetLayer {
+    type Service = BudgetService<S>;
+    fn layer(&self, inner: S) -> BudgetService<S> {
+        BudgetService { inner, budget: self.budget.clone() }
+    }
+}
+
+/// See the module doc.
+#[derive(Debug, Clone)]
+pub struct BudgetService<S> {
+    inner: S,
+    budget: Arc<Budget>,
+}
+
+impl<S> tower::Service<ArmRequest> for BudgetService<S>
+where
+    S: tower::Service<ArmRequest, Response = ArmResponse, Error = ArmError> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = ArmResponse;
+    type Error = ArmError;
+    type Future = Pin<Box<dyn Future<Output = Result<ArmResponse, ArmError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ArmError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: ArmRequest) -> Self::Future {
+        let mut inner = self.inner.clone();
+        std::mem::swap(&mut inner, &mut self.inner);
+        let budget = self.budget.clone();
+        Box::pin(async move {
+            budget.spend(&req).await?;
+            let bucket = req.bucket();
+            let result = inner.call(req).await;
+            if let Err(ArmError::Throttled { retry_after: Some(after), .. }) = &result {
+                budget.pause(bucket, *after);
+            }
+            result
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::Method;
+
+    fn get() -> ArmRequest {
+        ArmRequest::new("get", Method::GET, "http://arm.test/x".parse().expect("url"))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reads_beyond_the_burst_wait_for_refill() {
+        let config = BudgetConfig { reads: BucketSize { burst: 2.0, per_second: 1.0 }, ..Default::default() };
+        let budget = Budget::new(&config);
+        let start = Instant::now();
+        for _ in 0..4 {
+            budget.spend(&get()).await.expect("reads only wait");
+        }
+        let waited = Instant::now() - start;
+        assert!(waited >= Duration::from_secs(2) && waited < Duration::from_millis(2100), "{waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn creates_beyond_the_window_are_refused_with_the_time_a_slot_frees() {
+        let config = BudgetConfig {
+            creates: vec![Window { limit: 2, period: Duration::from_secs(300) }],
+            ..Default::default()
+        };
+        let budget = Budget::new(&config);
+        let put = || {
+            ArmRequest::new("put", Method::PUT, "http://arm.test/x".parse().expect("url"))
+                .with_quota(Quota::Create)
+        };
+        budget.spend(&put()).await.expect("first create");
+        tokio::time::advance(Duration::from_secs(100)).await;
+        budget.spend(&put()).await.expect("second create");
+        let err = budget.spend(&put()).await.expect_err("third create in the window");
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(200)));
+        tokio::time::advance(Duration::from_secs(200)).await;
+        budget.spend(&put()).await.expect("a slot freed up");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_pauses_the_bucket() {
+        let budget = Budget::new(&BudgetConfig::default());
+        budget.pause(Bucket::Read, Duration::from_secs(5));
+        let start = Instant::now();
+        budget.spend(&get()).await.expect("waits");
+        assert!(Instant::now() - start >= Duration::from_secs(5));
+    }
+}
