@@ -40,6 +40,15 @@ if have_all; then
     exit 0
 fi
 
+# One build at a time per cache (parallel test binaries may all find the cache empty).
+mkdir -p "$CACHE_ROOT"
+exec 9>"$CACHE_ROOT/.build.lock"
+flock 9
+if have_all; then
+    log "cached in $BIN_DIR"
+    exit 0
+fi
+
 apt_install golang-go rsync make dpkg-dev ca-certificates
 
 # Enable source indexes: derive deb-src entries from the machine's own Debian source list.

@@ -218,3 +218,29 @@ async fn a_private_control_plane_survives_an_apiserver_restart_and_leaves_no_pro
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_node_identity_may_register_only_its_own_node_and_strangers_are_refused() -> Result<()> {
+    let plane = ControlPlane::shared().await?;
+    let (own, other) = (unique_name("own-node"), unique_name("other-node"));
+    let node_config = plane.kube_config_for(&format!("system:node:{own}"), Some("system:nodes")).await?;
+    let nodes = Api::<Node>::all(kube::Client::try_from(node_config)?);
+    let node =
+        |name: &str| -> Result<Node> { Ok(serde_json::from_value(json!({ "metadata": { "name": name } }))?) };
+
+    nodes.create(&PostParams::default(), &node(&own)?).await.context("a node registering itself")?;
+    match nodes.create(&PostParams::default(), &node(&other)?).await {
+        Err(kube::Error::Api(status)) => assert_eq!(status.code, 403, "{status:?}"),
+        other => bail!("registering another node's object was not refused: {other:?}"),
+    }
+
+    let stranger = plane.write_kubeconfig("alice", None)?;
+    let stranger = stranger.to_str().context("a UTF-8 path")?;
+    match plane.kubectl(&["--kubeconfig", stranger, "get", "pods", "-n", "default"]).await {
+        Err(error) => assert!(error.to_string().contains("Forbidden"), "{error}"),
+        Ok(listed) => bail!("a user without roles listed pods: {listed}"),
+    }
+
+    Api::<Node>::all(plane.client()?).delete(&own, &DeleteParams::default()).await?;
+    Ok(())
+}

@@ -3,6 +3,7 @@
 //! client), plus the service-account signing key pair.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -55,6 +56,8 @@ pub struct Pki {
     pub service_account_private_key_pem: String,
     /// The matching public key (SPKI PEM).
     pub service_account_public_key_pem: String,
+    /// Signs further certificates with the cluster CA.
+    issuer: Arc<Issuer<'static, KeyPair>>,
 }
 
 impl std::fmt::Debug for Pki {
@@ -63,11 +66,12 @@ impl std::fmt::Debug for Pki {
     }
 }
 
-/// Who a client certificate speaks for.
-struct ClientIdentity {
+/// Who a client certificate speaks for: Kubernetes takes the user name from the common name
+/// and the group from the organization (rcgen writes at most one organization).
+struct ClientIdentity<'a> {
     what: &'static str,
-    common_name: &'static str,
-    organization: Option<&'static str>,
+    common_name: &'a str,
+    organization: Option<&'a str>,
 }
 
 impl Pki {
@@ -82,7 +86,7 @@ impl Pki {
             vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
         let ca_cert = ca_params.self_signed(&ca_key).map_err(|e| CertError::Sign("the CA", e))?;
         let ca = CertPair { cert_pem: ca_cert.pem(), key_pem: ca_key.serialize_pem() };
-        let issuer = Issuer::new(ca_params, ca_key);
+        let issuer = Arc::new(Issuer::new(ca_params, ca_key));
 
         let client = |identity: ClientIdentity| issue_client(&issuer, identity);
         let sa_key = KeyPair::generate().map_err(|e| CertError::GenerateKey("service accounts", e))?;
@@ -111,7 +115,14 @@ impl Pki {
             service_account_private_key_pem: sa_key.serialize_pem(),
             service_account_public_key_pem: sa_key.public_key_pem(),
             ca,
+            issuer,
         })
+    }
+
+    /// A client certificate for user `common_name` in group `organization`, signed by the
+    /// cluster CA (e.g. `system:node:<name>` in `system:nodes` for a kubelet).
+    pub fn issue_client(&self, common_name: &str, organization: Option<&str>) -> Result<CertPair, CertError> {
+        issue_client(&self.issuer, ClientIdentity { what: "a client", common_name, organization })
     }
 }
 
@@ -136,7 +147,7 @@ fn issue_apiserver_serving(issuer: &Issuer<'_, KeyPair>) -> Result<CertPair, Cer
     Ok(CertPair { cert_pem: cert.pem(), key_pem: key.serialize_pem() })
 }
 
-fn issue_client(issuer: &Issuer<'_, KeyPair>, identity: ClientIdentity) -> Result<CertPair, CertError> {
+fn issue_client(issuer: &Issuer<'_, KeyPair>, identity: ClientIdentity<'_>) -> Result<CertPair, CertError> {
     let key = KeyPair::generate().map_err(|e| CertError::GenerateKey(identity.what, e))?;
     let mut params =
         CertificateParams::new(Vec::<String>::new()).map_err(|e| CertError::BuildParams(identity.what, e))?;

@@ -246,6 +246,10 @@ impl ControlPlane {
         &self.server_url
     }
 
+    pub(super) fn pki(&self) -> &Pki {
+        &self.pki
+    }
+
     /// The CA that signed the apiserver's serving certificate and all client certificates.
     pub fn cluster_ca_pem(&self) -> &str {
         &self.pki.ca.cert_pem
@@ -329,7 +333,7 @@ fn write_files(layout: &Layout, pki: &Pki, server_url: &str) -> Result<(), Error
     Ok(())
 }
 
-async fn load_kube_config(path: &Path) -> Result<kube::Config, Error> {
+pub(super) async fn load_kube_config(path: &Path) -> Result<kube::Config, Error> {
     let load_error = |source| Error::LoadKubeconfig { path: path.to_path_buf(), source };
     let kubeconfig = Kubeconfig::read_from(path).map_err(load_error)?;
     kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.map_err(load_error)

@@ -18,6 +18,7 @@ mod binaries;
 mod certs;
 mod components;
 mod error;
+mod identities;
 mod instance;
 mod kubeconfig;
 mod kubectl;
@@ -28,7 +29,7 @@ mod shared;
 mod state_dir;
 
 pub use binaries::{Binaries, BinariesError, KUBERNETES_VERSION, build_script, cache_root, ensure_binaries};
-pub use certs::{CertError, KUBERNETES_SERVICE_IP};
+pub use certs::{CertError, CertPair, KUBERNETES_SERVICE_IP};
 pub use components::{ExtraArgs, SERVICE_ACCOUNT_ISSUER, SERVICE_CLUSTER_IP_RANGE};
 pub use error::Error;
 pub use instance::{ControlPlane, Options};
