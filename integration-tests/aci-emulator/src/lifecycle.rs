@@ -364,3 +364,80 @@ async fn run_once(
     });
     code
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::arm::GroupRef;
+    use crate::config::Config;
+    use crate::faults::Faults;
+    use crate::groups::{ContainerStatus, Group, GroupLimits, validate};
+
+    fn shared_with_group(image: &str, policy: &str) -> (Arc<Shared>, GroupKey) {
+        let shared = Arc::new(Shared::new(Config::default(), Faults::default()));
+        let raw = json!({
+            "location": "westus",
+            "properties": { "osType": "Linux", "restartPolicy": policy, "containers": [{ "name": "c", "properties": {
+                "image": image, "resources": { "requests": { "cpu": 1, "memoryInGB": 1 } } } }] }
+        });
+        let spec =
+            validate("g", &raw, GroupLimits { max_cpu: 4.0, max_memory_gb: 16.0 }).expect("a valid group");
+        let gref = GroupRef { subscription: "s".into(), resource_group: "rg".into(), name: "g".into() };
+        shared.store.insert(Group {
+            gref: gref.clone(),
+            location: "westus".into(),
+            raw,
+            spec,
+            provisioning: Provisioning::Pending,
+            state: "Pending".into(),
+            ip: "20.0.0.1".into(),
+            containers: vec![ContainerStatus { name: "c".into(), ..ContainerStatus::default() }],
+            init_containers: Vec::new(),
+            events: Vec::new(),
+            generation: 0,
+        });
+        (shared, gref.key())
+    }
+
+    fn container(shared: &Shared, key: &GroupKey) -> ContainerStatus {
+        shared.store.get(key).and_then(|g| g.containers.first().cloned()).expect("the container exists")
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_crash_loop_restarts_on_the_configured_schedule() {
+        // Defaults: running after 0.5 s; each run lasts 1 s; each back-off lasts 1 s.
+        let (shared, key) = shared_with_group("crash-loop", "OnFailure");
+        deploy(&shared, &key, Deploy::Create);
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let c = container(&shared, &key);
+        assert_eq!((c.current.state.as_str(), c.restart_count), ("Running", 0));
+        tokio::time::sleep(Duration::from_millis(9000)).await;
+        let c = container(&shared, &key);
+        assert_eq!(
+            (c.current.state.as_str(), c.restart_count, c.current.exit_code),
+            ("Terminated", 4, Some(1))
+        );
+        assert_eq!(c.previous.and_then(|p| p.exit_code), Some(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stopping_ends_the_lifecycle_and_a_start_begins_it_again() {
+        let (shared, key) = shared_with_group("exit-0-after-5s", "Never");
+        deploy(&shared, &key, Deploy::Create);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        stop(&shared, &key);
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let group = shared.store.get(&key).expect("the group exists");
+        assert_eq!(group.state, "Stopped");
+        assert_eq!(container(&shared, &key).current.detail_status, "Stopped");
+        deploy(&shared, &key, Deploy::Start);
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        let group = shared.store.get(&key).expect("the group exists");
+        assert_eq!(group.state, "Succeeded");
+        assert_eq!(container(&shared, &key).current.exit_code, Some(0));
+    }
+}

@@ -7,7 +7,10 @@ use aci_emulator::Config;
 use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 use azure_core::credentials::TokenCredential;
 use azure_core::http::{ClientOptions, Transport};
-use azure_identity::{ClientSecretCredential, ClientSecretCredentialOptions, ManagedIdentityCredential};
+use azure_identity::{
+    ClientSecretCredential, ClientSecretCredentialOptions, ManagedIdentityCredential,
+    WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -44,6 +47,40 @@ async fn client_secret_credential_gets_a_token_that_arm_accepts() {
     let reply = http.get(&list).bearer_auth(token.token.secret()).send().await.expect("ARM answers");
     assert_eq!(reply.status(), StatusCode::OK);
     assert!(credential("wrong").get_token(&[SCOPE], None).await.is_err(), "a wrong secret gets no token");
+}
+
+/// The federated flow (a projected service account token as client assertion), also over TLS.
+#[tokio::test]
+async fn workload_identity_credential_gets_a_token_with_a_federated_assertion() {
+    let arm = Arm::start(Config { tls: true, ..Config::fast() }).await;
+    let ca = arm.emulator.ca_pem().expect("TLS mode has a CA");
+    let http = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(ca.as_bytes()).expect("a PEM certificate")])
+        .build()
+        .expect("an HTTPS client");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "a-projected-service-account-token").expect("the token file is written");
+    let mut cloud = CustomConfiguration::default();
+    cloud.authority_host = arm.emulator.base_url().to_owned();
+    let options = WorkloadIdentityCredentialOptions {
+        client_id: Some("workload-app".into()),
+        tenant_id: Some(SUB.into()),
+        token_file_path: Some(token_file),
+        credential_options: azure_identity::ClientAssertionCredentialOptions {
+            client_options: ClientOptions {
+                transport: Some(Transport::new(Arc::new(http.clone()))),
+                cloud: Some(Arc::new(CloudConfiguration::from(cloud))),
+                ..Default::default()
+            },
+        },
+        ..Default::default()
+    };
+    let credential = WorkloadIdentityCredential::new(Some(options)).expect("a credential");
+    let token = credential.get_token(&[SCOPE], None).await.expect("a token from the emulator");
+    let url = format!("{}{}?api-version=2025-09-01", arm.emulator.base_url(), Arm::group_path("rg", "g"));
+    let reply = http.get(url).bearer_auth(token.token.secret()).send().await.expect("ARM answers");
+    assert_eq!(reply.status(), StatusCode::NOT_FOUND, "authenticated, and the group does not exist");
 }
 
 /// Runs in a child process with IDENTITY_ENDPOINT/IDENTITY_HEADER set (App Service style), because
