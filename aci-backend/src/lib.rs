@@ -2,6 +2,7 @@
 //! translating resolved pods into container groups, tracking their state, and the ARM client.
 
 pub mod arm;
+pub mod config;
 pub mod model;
 pub mod status;
 pub mod translate;
