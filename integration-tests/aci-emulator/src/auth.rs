@@ -124,6 +124,7 @@ pub async fn token_endpoint(
     State(shared): State<Arc<Shared>>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
+    shared.counters.record("OAuth2_Token");
     let tokens = &shared.tokens;
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     if get("grant_type") != "client_credentials" {
@@ -177,6 +178,7 @@ pub async fn managed_identity_endpoint(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
+    shared.counters.record("ManagedIdentity_Token");
     let tokens = &shared.tokens;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let identity_header = header("x-identity-header");

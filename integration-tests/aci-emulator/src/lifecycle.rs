@@ -54,6 +54,18 @@ impl Controls {
         });
     }
 
+    /// Stops every group's tasks (on shutdown), so no process outlives the emulator.
+    pub fn abort_all(&self) {
+        if let Ok(mut groups) = self.groups.lock() {
+            for group in groups.values_mut() {
+                if let Some(task) = group.task.take() {
+                    task.abort();
+                }
+            }
+            groups.clear();
+        }
+    }
+
     /// Forgets the group entirely (on delete).
     pub fn forget(&self, key: &GroupKey) {
         self.abort(key);

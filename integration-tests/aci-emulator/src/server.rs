@@ -82,17 +82,18 @@ impl Emulator {
         let _ = shared.base_url.set(base_url.clone());
         let (shutdown, stop) = watch::channel(false);
         let acceptor = tls.as_ref().map(|t| tokio_rustls::TlsAcceptor::from(t.server_config.clone()));
-        let task = tokio::spawn(serve(listener, router(shared.clone()), acceptor, stop));
+        let task = tokio::spawn(serve(listener, shared.clone(), acceptor, stop));
         Ok(EmulatorHandle { base_url, addr, ca_pem: tls.map(|t| t.ca_pem), shared, shutdown, task })
     }
 }
 
 async fn serve(
     listener: TcpListener,
-    router: Router,
+    shared: Arc<Shared>,
     acceptor: Option<tokio_rustls::TlsAcceptor>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let router = router(shared.clone());
     loop {
         let stream = tokio::select! {
             _ = stop.changed() => break,
@@ -133,6 +134,7 @@ async fn serve(
             }
         });
     }
+    shared.controls.abort_all();
 }
 
 impl EmulatorHandle {

@@ -119,6 +119,7 @@ async fn managed_identity_credential_gets_a_token_from_the_identity_endpoint() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert_eq!(arm.emulator.counters().get("ContainerGroups_List"), Some(&1));
+    assert_eq!(arm.emulator.counters().get("ManagedIdentity_Token"), Some(&1));
     let without_header =
         reqwest::get(format!("{base}/metadata/identity/oauth2/token?resource=x")).await.expect("answer");
     assert_eq!(without_header.status(), StatusCode::BAD_REQUEST);

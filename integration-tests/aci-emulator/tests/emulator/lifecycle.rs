@@ -179,3 +179,44 @@ async fn the_time_scale_shrinks_simulated_delays_at_run_time() {
     arm.put_group("rg", "g", group_body("nginx", "Always")).await;
     arm.wait_for("rg", "g", |g| container_state(g).0 == "Running").await;
 }
+
+fn process_is_gone(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+#[tokio::test]
+async fn shutting_the_emulator_down_ends_container_processes() {
+    let arm = Arm::start(Config { runtime: Runtime::Process, ..Config::fast() }).await;
+    let mut body = group_body("busybox", "Always");
+    body["properties"]["containers"][0]["properties"]["command"] =
+        json!(["/bin/sh", "-c", "echo $$; exec sleep 60"]);
+    arm.put_group("rg", "p", body).await;
+    let logs_path = format!("{}/containers/main/logs", Arm::group_path("rg", "p"));
+    let mut pid = String::new();
+    for _ in 0..300 {
+        pid = arm.call(Method::GET, &logs_path, None).await.body["content"]
+            .as_str()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        if !pid.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(pid.parse::<u32>().is_ok(), "the process printed its pid: {pid:?}");
+    assert!(!process_is_gone(&pid), "the container process runs");
+    arm.emulator.shutdown().await;
+    let mut gone = false;
+    for _ in 0..200 {
+        gone = process_is_gone(&pid);
+        if gone {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(gone, "the container process ended with the emulator");
+}
