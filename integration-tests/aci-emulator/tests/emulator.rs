@@ -10,5 +10,6 @@ mod emulator {
     mod faults;
     mod lifecycle;
     mod limits;
+    mod spec_validation;
     mod structure;
 }

@@ -242,7 +242,6 @@ pub enum OsType {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 pub enum Sku {
-    NotSpecified,
     Standard,
     Dedicated,
     Confidential,
