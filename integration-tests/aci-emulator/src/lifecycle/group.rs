@@ -1,103 +1,15 @@
-//! Simulated lifecycle of a container group: provisioning (Pending, Creating, Succeeded), images pulled,
-//! init containers run in order, containers Running then Terminated, restarts by restart policy.
+//! A group's lifecycle: provisioning (Pending, Creating, Succeeded), images pulled, init containers in
+//! order, then every container with restarts by restart policy; stop, start and restart.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use bytes::Bytes;
 use chrono::Utc;
-use tokio::io::AsyncWriteExt;
-use tokio::sync::mpsc;
-use tokio::task::{AbortHandle, JoinSet};
+use tokio::task::JoinSet;
 
-use crate::config::Runtime;
+use super::instance::run_once;
 use crate::groups::model::{OsType, RestartPolicy};
 use crate::groups::{ContainerState, GroupKey, Provisioning, record_event};
-use crate::images::{ImageBehaviour, behaviour};
-use crate::runtime::spawn_container;
 use crate::state::Shared;
-
-/// Run-time handles of one container instance.
-#[derive(Debug, Clone)]
-struct ContainerControl {
-    exit: mpsc::UnboundedSender<i32>,
-    stdin: mpsc::UnboundedSender<Bytes>,
-}
-
-#[derive(Debug, Default)]
-struct GroupControl {
-    task: Option<AbortHandle>,
-    containers: HashMap<String, ContainerControl>,
-    workdirs: HashMap<String, Arc<tempfile::TempDir>>,
-}
-
-/// Lifecycle tasks and per-container controls of every group.
-#[derive(Debug, Default)]
-pub struct Controls {
-    groups: Mutex<HashMap<GroupKey, GroupControl>>,
-}
-
-impl Controls {
-    fn with<R>(&self, key: &GroupKey, f: impl FnOnce(&mut GroupControl) -> R) -> Option<R> {
-        let mut groups = self.groups.lock().ok()?;
-        Some(f(groups.entry(key.clone()).or_default()))
-    }
-
-    /// Stops the group's tasks (and so its processes); keeps working directories.
-    fn abort(&self, key: &GroupKey) {
-        self.with(key, |g| {
-            if let Some(task) = g.task.take() {
-                task.abort();
-            }
-            g.containers.clear();
-        });
-    }
-
-    /// Stops every group's tasks (on shutdown), so no process outlives the emulator.
-    pub fn abort_all(&self) {
-        if let Ok(mut groups) = self.groups.lock() {
-            for group in groups.values_mut() {
-                if let Some(task) = group.task.take() {
-                    task.abort();
-                }
-            }
-            groups.clear();
-        }
-    }
-
-    /// Forgets the group entirely (on delete).
-    pub fn forget(&self, key: &GroupKey) {
-        self.abort(key);
-        if let Ok(mut groups) = self.groups.lock() {
-            groups.remove(key);
-        }
-    }
-
-    /// Makes a running container exit with `code`; false when it is not running.
-    pub fn request_exit(&self, key: &GroupKey, container: &str) -> Option<mpsc::UnboundedSender<i32>> {
-        self.with(key, |g| g.containers.get(container).map(|c| c.exit.clone())).flatten()
-    }
-
-    /// Stdin of a running container (attach).
-    pub fn stdin(&self, key: &GroupKey, container: &str) -> Option<mpsc::UnboundedSender<Bytes>> {
-        self.with(key, |g| g.containers.get(container).map(|c| c.stdin.clone())).flatten()
-    }
-
-    /// The container's working directory, made on first use.
-    pub fn workdir(&self, key: &GroupKey, container: &str) -> Option<PathBuf> {
-        self.with(key, |g| {
-            if let Some(dir) = g.workdirs.get(container) {
-                return Some(dir.path().to_path_buf());
-            }
-            let dir = tempfile::Builder::new().prefix("aci-emulator-").tempdir().ok()?;
-            let path = dir.path().to_path_buf();
-            g.workdirs.insert(container.to_owned(), Arc::new(dir));
-            Some(path)
-        })
-        .flatten()
-    }
-}
 
 /// Why a group is (re)deployed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,12 +21,12 @@ pub enum Deploy {
 
 /// What one container runs.
 #[derive(Clone, Debug)]
-struct ContainerSpec {
-    name: String,
-    image: String,
-    command: Vec<String>,
-    env: Vec<(String, String)>,
-    init: bool,
+pub(super) struct ContainerSpec {
+    pub(super) name: String,
+    pub(super) image: String,
+    pub(super) command: Vec<String>,
+    pub(super) env: Vec<(String, String)>,
+    pub(super) init: bool,
 }
 
 /// Starts (or restarts) the group's lifecycle from the beginning.
@@ -269,112 +181,6 @@ async fn run_container(
             }
         });
     }
-}
-
-/// Runs one instance of a container until it exits; returns the exit code.
-async fn run_once(
-    shared: &Arc<Shared>,
-    key: &GroupKey,
-    generation: u64,
-    spec: &ContainerSpec,
-    os: OsType,
-) -> i32 {
-    let (exit_tx, mut exit_rx) = mpsc::unbounded_channel();
-    let (stdin_tx, mut stdin_rx) = mpsc::unbounded_channel::<Bytes>();
-    shared.controls.with(key, |g| {
-        g.containers.insert(spec.name.clone(), ContainerControl { exit: exit_tx, stdin: stdin_tx });
-    });
-    let Some(logs) = shared.store.get(key).and_then(|g| g.container(&spec.name).map(|c| c.logs.clone()))
-    else {
-        return 1;
-    };
-    let started = Utc::now();
-    let set_running = || {
-        shared.store.update_at(key, generation, |g| {
-            g.state = "Running".into();
-            if let Some(c) = g.container_mut(&spec.name) {
-                c.current = ContainerState {
-                    state: "Running".into(),
-                    start_time: Some(started),
-                    ..ContainerState::default()
-                };
-                record_event(&mut c.events, "Started", "Started container", "Normal");
-            }
-        });
-    };
-    let local = shared.config.runtime == Runtime::Process && !spec.command.is_empty() && os == OsType::Linux;
-    let (code, detail) = if local {
-        let workdir = shared.controls.workdir(key, &spec.name).unwrap_or_else(std::env::temp_dir);
-        match spawn_container(&spec.command, &spec.env, &workdir, logs.clone()) {
-            Ok(mut process) => {
-                set_running();
-                let mut stdin = process.stdin.take();
-                let forward = async {
-                    while let Some(bytes) = stdin_rx.recv().await {
-                        if let Some(s) = stdin.as_mut()
-                            && s.write_all(&bytes).await.is_err()
-                        {
-                            stdin = None;
-                        }
-                    }
-                    std::future::pending::<()>().await
-                };
-                let code = tokio::select! {
-                    status = process.child.wait() => status.ok().and_then(|s| s.code()).unwrap_or(137),
-                    Some(code) = exit_rx.recv() => { let _ = process.child.start_kill(); code }
-                    _ = forward => 1,
-                };
-                (code, None)
-            }
-            Err(e) => {
-                logs.line(&e.to_string());
-                (127, Some(format!("ContainerCannotRun: {e}")))
-            }
-        }
-    } else {
-        set_running();
-        logs.line(&format!("[aci-emulator] container {} started from image {}", spec.name, spec.image));
-        let behaviour = behaviour(&spec.image);
-        let natural = async {
-            match behaviour {
-                ImageBehaviour::RunForever if !spec.init => std::future::pending::<i32>().await,
-                ImageBehaviour::RunForever => 0,
-                ImageBehaviour::Inaccessible => 1,
-                ImageBehaviour::CrashLoop => {
-                    tokio::time::sleep(shared.scaled_ms(shared.config.crash_after_ms)).await;
-                    1
-                }
-                ImageBehaviour::ExitAfter { code, after } => {
-                    tokio::time::sleep(shared.scaled(after)).await;
-                    code
-                }
-            }
-        };
-        let echo = async {
-            while let Some(bytes) = stdin_rx.recv().await {
-                logs.append(&bytes);
-            }
-            std::future::pending::<()>().await
-        };
-        let code = tokio::select! {
-            code = natural => code,
-            Some(code) = exit_rx.recv() => code,
-            _ = echo => 1,
-        };
-        (code, None)
-    };
-    shared.store.update_at(key, generation, |g| {
-        if let Some(c) = g.container_mut(&spec.name) {
-            c.current = ContainerState {
-                state: "Terminated".into(),
-                detail_status: detail.unwrap_or_else(|| if code == 0 { "Completed" } else { "Error" }.into()),
-                start_time: Some(started),
-                finish_time: Some(Utc::now()),
-                exit_code: Some(code),
-            };
-        }
-    });
-    code
 }
 
 #[cfg(test)]
