@@ -2,6 +2,8 @@
 //!
 //! - [`spdy`]: SPDY/3.1 server connections (what the apiserver uses towards kubelets).
 //! - [`websocket`]: the Kubernetes channel protocols over WebSocket.
+//! - [`remotecommand`]: exec and attach over either, bridged to the provider.
 
+pub mod remotecommand;
 pub mod spdy;
 pub mod websocket;
