@@ -254,7 +254,7 @@ async fn bodies_breaking_the_spec_or_aci_limits_are_refused() {
 
 #[tokio::test]
 async fn a_create_is_followed_through_its_async_operation() {
-    let arm = Arm::start(Config { pull_delay_ms: 100, ..Config::fast() }).await;
+    let arm = Arm::start(Config { pull_delay_ms: 500, ..Config::fast() }).await;
     let created = arm.put_group("rg", "async", group_body("nginx", "Always")).await;
     assert_eq!(created.body["properties"]["provisioningState"], "Pending");
     let url = created.header("azure-asyncoperation").expect("Azure-AsyncOperation").to_owned();

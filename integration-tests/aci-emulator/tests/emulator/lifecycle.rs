@@ -17,7 +17,7 @@ fn events(group: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn a_new_group_goes_from_pending_to_running_with_pull_events() {
-    let arm = Arm::start(Config { pending_delay_ms: 30, pull_delay_ms: 60, ..Config::fast() }).await;
+    let arm = Arm::start(Config { pending_delay_ms: 30, pull_delay_ms: 400, ..Config::fast() }).await;
     let created = arm.put_group("rg", "g", group_body("nginx", "Always")).await;
     assert_eq!(created.body["properties"]["provisioningState"], "Pending");
     assert_eq!(container_state(&created.body).0, "Waiting");

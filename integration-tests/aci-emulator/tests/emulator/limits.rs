@@ -79,7 +79,7 @@ async fn create_and_delete(arm: &Arm, name: &str) -> (StatusCode, StatusCode) {
 #[tokio::test]
 async fn creates_and_deletes_per_five_minutes_are_limited_and_windows_scale() {
     let config =
-        Config { quota_creates_per_5min: 2, quota_deletes_per_5min: 1, time_scale: 0.001, ..Config::fast() };
+        Config { quota_creates_per_5min: 2, quota_deletes_per_5min: 1, time_scale: 0.01, ..Config::fast() };
     let arm = Arm::start(config).await;
     for name in ["a", "b"] {
         assert_eq!(
@@ -99,8 +99,8 @@ async fn creates_and_deletes_per_five_minutes_are_limited_and_windows_scale() {
         (refused.status, refused.error_code()),
         (StatusCode::TOO_MANY_REQUESTS, "ContainerGroupDeletionQuotaReached")
     );
-    // With time scaled by 0.001, five minutes last 300 ms.
-    tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+    // With time scaled by 0.01, five minutes last 3 s.
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
     assert_eq!(arm.put_group("rg", "c", group_body("nginx", "Always")).await.status, StatusCode::CREATED);
     assert_eq!(arm.call(Method::DELETE, &Arm::group_path("rg", "b"), None).await.status, StatusCode::OK);
 }
@@ -108,15 +108,18 @@ async fn creates_and_deletes_per_five_minutes_are_limited_and_windows_scale() {
 #[tokio::test]
 async fn creates_and_deletes_per_hour_are_limited() {
     let config =
-        Config { quota_creates_per_hour: 2, quota_deletes_per_hour: 1, time_scale: 0.0001, ..Config::fast() };
+        Config { quota_creates_per_hour: 2, quota_deletes_per_hour: 1, time_scale: 0.001, ..Config::fast() };
     let arm = Arm::start(config).await;
     assert_eq!(create_and_delete(&arm, "a").await, (StatusCode::CREATED, StatusCode::OK));
-    tokio::time::sleep(std::time::Duration::from_millis(40)).await; // past the scaled 5 minutes (30 ms)
+    let after_first_create = std::time::Instant::now();
+    tokio::time::sleep(std::time::Duration::from_millis(350)).await; // past the scaled 5 minutes (300 ms)
     assert_eq!(arm.put_group("rg", "b", group_body("nginx", "Always")).await.status, StatusCode::CREATED);
     let deleted = arm.call(Method::DELETE, &Arm::group_path("rg", "b"), None).await;
     assert_eq!(deleted.error_code(), "ContainerGroupDeletionQuotaReached");
     let refused = arm.put_group("rg", "c", group_body("nginx", "Always")).await;
     assert_eq!(refused.error_code(), "ContainerGroupCreationQuotaReached");
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await; // past the scaled hour (360 ms)
+    // Past the scaled hour (3.6 s) after the first create.
+    tokio::time::sleep(std::time::Duration::from_millis(3700).saturating_sub(after_first_create.elapsed()))
+        .await;
     assert_eq!(arm.put_group("rg", "c", group_body("nginx", "Always")).await.status, StatusCode::CREATED);
 }
