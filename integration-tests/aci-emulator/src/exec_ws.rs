@@ -124,6 +124,25 @@ fn container_env(shared: &Shared, session: &Session) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// The running instance of the session's container: (group generation, restart count), or None.
+fn running_instance(shared: &Shared, session: &Session) -> Option<(u64, u32)> {
+    let group = shared.store.get(&session.key)?;
+    let container = group.container(&session.container)?;
+    (container.current.state == "Running").then_some((group.generation, container.restart_count))
+}
+
+/// Resolves once the instance running when the session began is gone (exited, stopped, restarted, deleted).
+async fn container_ended(shared: &Shared, session: &Session) {
+    let instance = running_instance(shared, session);
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = running_instance(shared, session);
+        if now.is_none() || now != instance {
+            return;
+        }
+    }
+}
+
 async fn exec(
     shared: Arc<Shared>,
     session: &Session,
@@ -161,8 +180,11 @@ async fn exec(
     let (mut reader, mut writer) = pty.into_split();
     let (mut tx, mut rx) = socket.split();
     let mut buf = vec![0u8; 8192];
+    let ended = container_ended(&shared, session);
+    tokio::pin!(ended);
     loop {
         tokio::select! {
+            _ = &mut ended => break,
             read = reader.read(&mut buf) => match read {
                 Ok(n) if n > 0 => {
                     if tx.send(Message::Binary(Bytes::copy_from_slice(&buf[..n]))).await.is_err() {
@@ -208,8 +230,17 @@ async fn attach(shared: Arc<Shared>, session: &Session, socket: WebSocket) {
     let mut output = logs.subscribe();
     let stdin = shared.controls.stdin(&session.key, &session.container);
     let (mut tx, mut rx) = socket.split();
+    let ended = container_ended(&shared, session);
+    tokio::pin!(ended);
     loop {
         tokio::select! {
+            _ = &mut ended => {
+                while let Ok(bytes) = output.try_recv() {
+                    let _ = tx.send(Message::Binary(bytes)).await;
+                }
+                let _ = tx.send(Message::Close(Some(CloseFrame { code: 1000, reason: "".into() }))).await;
+                break;
+            }
             out = output.recv() => match out {
                 Ok(bytes) => {
                     if tx.send(Message::Binary(bytes)).await.is_err() {

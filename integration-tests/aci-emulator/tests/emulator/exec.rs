@@ -144,3 +144,22 @@ async fn exec_needs_a_running_container() {
     let missing = format!("{}/containers/nope/attach", Arm::group_path("rg", "g"));
     assert_eq!(arm.call(Method::POST, &missing, None).await.error_code(), "ContainerNotFound");
 }
+
+#[tokio::test]
+async fn attach_ends_when_the_container_exits() {
+    let arm = Arm::start(process_config()).await;
+    running_group(&arm, Some(json!(["/bin/sh", "-c", "read line; echo bye-$line"]))).await;
+    let mut socket = open(&arm, "attach", None).await;
+    socket.send(Message::Binary(b"now\n".to_vec().into())).await.expect("stdin");
+    assert!(read_until(&mut socket, "bye-now").await.contains("bye-now"));
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the attach session closes when the container exits");
+}

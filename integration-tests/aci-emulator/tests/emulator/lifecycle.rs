@@ -220,3 +220,15 @@ async fn shutting_the_emulator_down_ends_container_processes() {
     }
     assert!(gone, "the container process ended with the emulator");
 }
+
+#[tokio::test]
+async fn a_command_that_cannot_start_terminates_the_container() {
+    let arm = Arm::start(Config { runtime: Runtime::Process, ..Config::fast() }).await;
+    let mut body = group_body("busybox", "Never");
+    body["properties"]["containers"][0]["properties"]["command"] = json!(["/nonexistent/program"]);
+    arm.put_group("rg", "bad", body).await;
+    let group = arm.wait_for("rg", "bad", |g| container_state(g).0 == "Terminated").await;
+    let state = &group["properties"]["containers"][0]["properties"]["instanceView"]["currentState"];
+    assert_eq!(state["exitCode"], 127);
+    assert!(state["detailStatus"].as_str().is_some_and(|d| d.starts_with("ContainerCannotRun")), "{state}");
+}
