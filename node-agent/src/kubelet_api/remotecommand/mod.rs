@@ -27,6 +27,8 @@ mod backend_tests;
 #[cfg(test)]
 mod fake_backend;
 #[cfg(test)]
+mod kubectl_tests;
+#[cfg(test)]
 mod over_spdy_tests;
 #[cfg(test)]
 mod over_websocket_tests;
