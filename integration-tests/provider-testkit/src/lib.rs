@@ -6,4 +6,6 @@
 //! - [`vkctl`]: a small CLI over the API.
 //! - [`connect`]: how the tools reach a backend (address, TLS, token, scope).
 
+pub mod conformance;
+pub mod connect;
 pub mod reference;
