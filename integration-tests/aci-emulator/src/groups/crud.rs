@@ -9,7 +9,7 @@ use rand::Rng;
 use serde_json::{Value, json};
 
 use super::model::{GroupRequest, IpAddressType};
-use super::render::render;
+use super::render::{normalize_request, render};
 use super::store::{ContainerStatus, Group, Provisioning, normalize_location};
 use super::validate::{GroupLimits, validate};
 use crate::arm::{ArmError, GroupRef};
@@ -76,7 +76,8 @@ fn new_ip(spec: &GroupRequest) -> String {
 
 /// `PUT`: creates (201) or updates (200) a group; both start an async operation.
 pub fn create_or_update(shared: &Arc<Shared>, g: &GroupRef, body: &[u8]) -> Result<Response, ArmError> {
-    let raw = parse_json(body)?;
+    let mut raw = parse_json(body)?;
+    normalize_request(&mut raw);
     let limits = GroupLimits {
         max_cpu: shared.config.max_cpu_per_group,
         max_memory_gb: shared.config.max_memory_per_group,

@@ -150,3 +150,34 @@ pub fn render(group: &Group, with_instance_view: bool) -> Value {
     obj.insert("properties".into(), props);
     body
 }
+
+/// Normalizes a PUT body: read-only fields a client may echo back from a GET are dropped (ARM ignores
+/// them) and defaults Azure fills in are set, so an echoed GET compares equal to the stored body.
+pub fn normalize_request(body: &mut Value) {
+    let Some(obj) = body.as_object_mut() else { return };
+    for key in ["id", "name", "type"] {
+        obj.remove(key);
+    }
+    let Some(props) = obj.get_mut("properties").and_then(Value::as_object_mut) else { return };
+    for key in ["provisioningState", "instanceView", "isCreatedFromStandbyPool"] {
+        props.remove(key);
+    }
+    for list in ["containers", "initContainers"] {
+        for container in props.get_mut(list).and_then(Value::as_array_mut).into_iter().flatten() {
+            if let Some(p) = container.get_mut("properties").and_then(Value::as_object_mut) {
+                p.remove("instanceView");
+            }
+        }
+    }
+    props.entry("restartPolicy").or_insert(json!("Always"));
+    props.entry("sku").or_insert(json!("Standard"));
+    if let Some(ip) = props.get_mut("ipAddress").and_then(Value::as_object_mut) {
+        ip.remove("ip");
+        ip.remove("fqdn");
+        for port in ip.get_mut("ports").and_then(Value::as_array_mut).into_iter().flatten() {
+            if let Some(port) = port.as_object_mut() {
+                port.entry("protocol").or_insert(json!("TCP"));
+            }
+        }
+    }
+}

@@ -320,3 +320,21 @@ async fn usages_and_capabilities_describe_the_region() {
     let caps = caps.body["value"].as_array().cloned().unwrap_or_default();
     assert!(caps.iter().any(|c| c["osType"] == "Windows" && c["capabilities"]["maxCpu"] == 4.0));
 }
+
+#[tokio::test]
+async fn putting_back_what_get_returned_changes_nothing() {
+    let arm = Arm::fast().await;
+    arm.put_group("rg", "same", group_body("nginx", "Always")).await;
+    let running = arm.wait_for("rg", "same", |g| super::arm_client::container_state(g).0 == "Running").await;
+    let mut body = running.clone();
+    body["tags"] = json!({ "owner": "me" });
+    let reply = arm.put_group("rg", "same", body).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let after = arm.get_group("rg", "same").await.body;
+    let started = |g: &Value| {
+        g.pointer("/properties/containers/0/properties/instanceView/currentState/startTime").cloned()
+    };
+    assert_eq!(started(&after), started(&running), "the container was not restarted");
+    assert_eq!(after["tags"], json!({ "owner": "me" }));
+    assert_eq!(after["properties"]["ipAddress"], running["properties"]["ipAddress"]);
+}
