@@ -5,4 +5,5 @@ pub mod arm;
 pub mod config;
 pub mod model;
 pub mod status;
+pub mod streams;
 pub mod translate;

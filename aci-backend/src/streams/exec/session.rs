@@ -1,0 +1,304 @@
+//! Exec on ACI. ACI runs one executable without arguments under a terminal, merges stderr into
+//! stdout and reports no exit status. So on Linux the container's own `/bin/sh` is started without
+//! arguments and told (one typed line, see [`super::script`]) to run the command with its arguments
+//! intact between a start and an exit marker; output is relayed between the two and the exit
+//! marker gives the real status. Without a shell, a lone executable is run directly (status
+//! unknown); anything else is refused with the reason.
+//!
+//! ACI has no way to resize a terminal after it opened: the start frame's size is used, later
+//! resize frames are dropped.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{SinkExt as _, Stream, StreamExt as _};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use vk_proto::v1::{self, exec_exit, exec_request, exec_response};
+
+use super::error::ExecError;
+use super::script::{Markers, Wiring, posix_script};
+use super::state::{Action, Event, State};
+use crate::streams::terminal::{TermSize, Terminal, TerminalOpener};
+
+/// The response frames of a session.
+pub type SessionStream = ReceiverStream<v1::ExecResponse>;
+
+/// How long `/bin/sh` may take to start the command.
+pub const SHELL_START: Duration = Duration::from_secs(30);
+/// The shell ACI runs for a Linux exec.
+pub const POSIX_SHELL: &str = "/bin/sh";
+
+/// The container's operating system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetOs {
+    /// Linux: driven through `/bin/sh`.
+    Linux,
+    /// Windows: only a lone executable.
+    Windows,
+}
+
+/// Frames the session sends to the client.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Relay {
+    /// Output is wanted (stdout or stderr asked for).
+    pub output: bool,
+    /// Client stdin is connected.
+    pub stdin: bool,
+}
+
+fn validate(start: &v1::ExecStart) -> Result<(), ExecError> {
+    if start.command.is_empty() {
+        return Err(ExecError::InvalidStart("exec needs a command".into()));
+    }
+    if start.tty && start.stderr {
+        return Err(ExecError::InvalidStart(
+            "with a terminal stderr is part of stdout: the start frame must not ask for stderr".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The initial terminal size of `start` (24x80 when absent or zero).
+pub fn term_size(start: &v1::ExecStart) -> TermSize {
+    match start.terminal_size {
+        Some(s) if s.width > 0 && s.height > 0 => TermSize { rows: s.height, cols: s.width },
+        _ => TermSize::default(),
+    }
+}
+
+fn lone_executable(command: &[String]) -> Option<&str> {
+    match command {
+        [one] if !one.is_empty() && !one.chars().any(char::is_whitespace) => Some(one),
+        _ => None,
+    }
+}
+
+/// Starts `start.command` in the container `opener` reaches. Errors come before any frame; then
+/// the stream sends one `started`, output, and one final `exit`. Dropping the stream closes the
+/// container's terminal.
+pub async fn exec<R>(
+    opener: &dyn TerminalOpener,
+    os: TargetOs,
+    start: v1::ExecStart,
+    requests: R,
+) -> Result<SessionStream, ExecError>
+where
+    R: Stream<Item = v1::ExecRequest> + Send + Unpin + 'static,
+{
+    validate(&start)?;
+    let size = term_size(&start);
+    let relay = Relay { output: start.stdout || start.stderr, stdin: start.stdin };
+    let lone = lone_executable(&start.command);
+    if os == TargetOs::Windows {
+        let Some(lone) = lone else {
+            return Err(ExecError::Unsupported(
+                "on Windows containers ACI runs only a single executable without arguments; driving \
+                 cmd.exe is not implemented, so commands with arguments cannot run"
+                    .into(),
+            ));
+        };
+        let terminal = opener.exec(lone, size).await?;
+        return Ok(spawn(terminal, State::direct(start.tty), started(false), Vec::new(), requests, relay));
+    }
+    let markers = Markers::random();
+    let script = posix_script(&start.command, Wiring { tty: start.tty, stdin: start.stdin }, &markers)?;
+    let mut terminal = opener.exec(POSIX_SHELL, size).await?;
+    match start_shell(&mut terminal, &markers, &script, start.tty).await {
+        Ok((state, actions)) => Ok(spawn(terminal, state, started(true), actions, requests, relay)),
+        Err(ShellFailed::Timeout) => {
+            close(terminal).await;
+            Err(ExecError::ShellTimeout(SHELL_START))
+        }
+        Err(ShellFailed::NoStart(said)) => {
+            close(terminal).await;
+            let Some(lone) = lone else {
+                return Err(ExecError::NoShell { said, args: start.command.len() });
+            };
+            tracing::debug!(command = lone, "no /bin/sh in the container: running the lone executable");
+            let terminal = opener.exec(lone, size).await?;
+            Ok(spawn(terminal, State::direct(start.tty), started(false), Vec::new(), requests, relay))
+        }
+    }
+}
+
+enum ShellFailed {
+    Timeout,
+    NoStart(String),
+}
+
+/// Types the script and waits for the start marker.
+async fn start_shell(
+    terminal: &mut Terminal,
+    markers: &Markers,
+    script: &str,
+    tty: bool,
+) -> Result<(State, Vec<Action>), ShellFailed> {
+    if let Err(e) = terminal.input.send(Bytes::copy_from_slice(script.as_bytes())).await {
+        return Err(ShellFailed::NoStart(e.to_string()));
+    }
+    let deadline = tokio::time::Instant::now() + SHELL_START;
+    let mut state = State::starting(markers, tty);
+    loop {
+        let next = tokio::time::timeout_at(deadline, terminal.output.next()).await;
+        let event = match next {
+            Err(_) => return Err(ShellFailed::Timeout),
+            Ok(Some(Ok(bytes))) => Event::Output(bytes),
+            Ok(_) => Event::Closed,
+        };
+        let (next, actions) = state.step(event);
+        state = next;
+        if let Some(Action::NoStart(said)) = actions.first() {
+            return Err(ShellFailed::NoStart(String::from_utf8_lossy(said).trim().to_owned()));
+        }
+        if actions.first() == Some(&Action::Started) {
+            return Ok((state, actions.into_iter().skip(1).collect()));
+        }
+    }
+}
+
+fn started(exit_code_reported: bool) -> v1::ExecResponse {
+    let started = v1::ExecStarted { stderr_merged: true, exit_code_reported };
+    v1::ExecResponse { frame: Some(exec_response::Frame::Started(started)) }
+}
+
+fn exit(outcome: exec_exit::Outcome) -> v1::ExecResponse {
+    v1::ExecResponse { frame: Some(exec_response::Frame::Exit(v1::ExecExit { outcome: Some(outcome) })) }
+}
+
+fn unknown(reason: &str) -> v1::ExecResponse {
+    exit(exec_exit::Outcome::ExitCodeUnknown(v1::ExitCodeUnknown { reason: reason.into() }))
+}
+
+fn failed(message: String) -> v1::ExecResponse {
+    exit(exec_exit::Outcome::Error(v1::ExecError { code: tonic::Code::Unavailable as i32, message }))
+}
+
+/// Runs the session in a task; the first frame is `first`.
+pub(crate) fn spawn<R>(
+    terminal: Terminal,
+    state: State,
+    first: v1::ExecResponse,
+    actions: Vec<Action>,
+    requests: R,
+    relay: Relay,
+) -> SessionStream
+where
+    R: Stream<Item = v1::ExecRequest> + Send + Unpin + 'static,
+{
+    let (tx, rx) = mpsc::channel(32);
+    tokio::spawn(async move {
+        if tx.send(first).await.is_ok() {
+            drive(terminal, state, actions, requests, tx, relay).await;
+        } else {
+            close(terminal).await;
+        }
+    });
+    ReceiverStream::new(rx)
+}
+
+/// Closes the terminal (the websocket's close frame), bounded in time.
+async fn close(mut terminal: Terminal) {
+    let _ = tokio::time::timeout(Duration::from_secs(5), terminal.input.close()).await;
+}
+
+/// Carries out one action; false when the session is over.
+async fn apply(
+    action: Action,
+    terminal: &mut Terminal,
+    tx: &mpsc::Sender<v1::ExecResponse>,
+    relay: Relay,
+) -> bool {
+    let frame = match action {
+        Action::Send(bytes) => {
+            return match terminal.input.send(bytes).await {
+                Ok(()) => true,
+                Err(e) => {
+                    let _ = tx.send(failed(format!("exec on ACI: {e}"))).await;
+                    false
+                }
+            };
+        }
+        Action::Started => return true,
+        Action::Stdout(bytes) if relay.output => {
+            v1::ExecResponse { frame: Some(exec_response::Frame::Stdout(bytes.to_vec())) }
+        }
+        Action::Stdout(_) => return true,
+        Action::Exit(code) => exit(exec_exit::Outcome::ExitCode(code)),
+        Action::ExitUnreadable(text) => failed(format!("exec on ACI: unreadable exit status {text:?}")),
+        Action::NoStart(said) => {
+            failed(format!("exec on ACI: the shell ended early: {}", String::from_utf8_lossy(&said)))
+        }
+        Action::Lost => {
+            failed("exec on ACI: the container's terminal closed before the command ended".into())
+        }
+        Action::Ended => unknown("ACI reports no exit status for a command run without a shell"),
+    };
+    let last = matches!(frame.frame, Some(exec_response::Frame::Exit(_)));
+    tx.send(frame).await.is_ok() && !last
+}
+
+/// What a client frame means for the session (None: nothing).
+fn client_event(frame: Option<v1::ExecRequest>, relay: Relay, open: &mut bool) -> Option<Event> {
+    match frame.and_then(|f| f.frame) {
+        Some(exec_request::Frame::Stdin(bytes)) if relay.stdin => Some(Event::Stdin(Bytes::from(bytes))),
+        Some(exec_request::Frame::StdinClose(_)) if relay.stdin => Some(Event::StdinClose),
+        Some(exec_request::Frame::Resize(size)) => {
+            tracing::debug!(?size, "ACI cannot resize a terminal after it opened: resize dropped");
+            None
+        }
+        Some(_) => None,
+        None => {
+            *open = false;
+            relay.stdin.then_some(Event::StdinClose)
+        }
+    }
+}
+
+async fn drive<R>(
+    mut terminal: Terminal,
+    mut state: State,
+    mut actions: Vec<Action>,
+    mut requests: R,
+    tx: mpsc::Sender<v1::ExecResponse>,
+    relay: Relay,
+) where
+    R: Stream<Item = v1::ExecRequest> + Send + Unpin + 'static,
+{
+    let mut requests_open = true;
+    loop {
+        for action in std::mem::take(&mut actions) {
+            if !apply(action, &mut terminal, &tx, relay).await {
+                close(terminal).await;
+                return;
+            }
+        }
+        if state.is_done() {
+            close(terminal).await;
+            return;
+        }
+        let event = tokio::select! {
+            _ = tx.closed() => {
+                tracing::debug!("exec client went away: closing the container terminal");
+                close(terminal).await;
+                return;
+            }
+            out = terminal.output.next() => match out {
+                Some(Ok(bytes)) => Some(Event::Output(bytes)),
+                Some(Err(e)) => {
+                    tracing::debug!(error = %e, "container terminal failed");
+                    Some(Event::Closed)
+                }
+                None => Some(Event::Closed),
+            },
+            frame = requests.next(), if requests_open && !state.is_starting() => {
+                client_event(frame, relay, &mut requests_open)
+            }
+        };
+        if let Some(event) = event {
+            let (next, more) = state.step(event);
+            state = next;
+            actions = more;
+        }
+    }
+}

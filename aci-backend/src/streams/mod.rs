@@ -1,0 +1,5 @@
+//! Logs, exec and attach on ACI: the provider API's streaming calls over ACI's logs API and its
+//! exec / attach websockets.
+
+pub mod exec;
+pub mod terminal;

@@ -1,0 +1,119 @@
+//! An emulator running real local processes, one running pod in it, and terminals into it.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aci_backend::arm::layers::auth::TokenSource;
+use aci_backend::arm::layers::budget::{Budget, BudgetConfig};
+use aci_backend::arm::layers::metrics::ArmMetrics;
+use aci_backend::arm::stack::{StackParts, StackSettings, arm_service};
+use aci_backend::arm::{ArmClient, ArmTarget};
+use aci_backend::config::{Flags, credential, http_client};
+use aci_backend::status::pod_state;
+use aci_backend::streams::terminal::{AciTerminals, WsConnector, websocket_tls};
+use aci_backend::translate::{TranslateConfig, translate};
+use clap::Parser as _;
+use vk_proto::v1;
+
+/// A running emulator with one running pod.
+pub struct World {
+    pub emulator: aci_emulator::EmulatorHandle,
+    pub arm: ArmClient,
+    pub group: String,
+    pub terminals: AciTerminals,
+}
+
+async fn client_for(emulator: &aci_emulator::EmulatorHandle) -> ArmClient {
+    let base = emulator.base_url().trim_end_matches('/').to_string();
+    let http = http_client(emulator.ca_pem().map(str::as_bytes)).expect("client with the emulator CA");
+    let flags = Flags::try_parse_from([
+        "aci-backend",
+        "--listen",
+        "unix:///tmp/unused.sock",
+        "--subscription-id",
+        "00000000-0000-0000-0000-000000000001",
+        "--resource-group",
+        "vk-test",
+        "--region",
+        "westeurope",
+        "--arm-endpoint",
+        &base,
+        "--authority-host",
+        &base,
+        "--credential",
+        "client-secret",
+        "--tenant-id",
+        "00000000-0000-0000-0000-00000000000a",
+        "--client-id",
+        "backend",
+        "--client-secret",
+        "emulator-secret",
+    ])
+    .expect("flags");
+    let cred = credential(&flags, &http).expect("credential");
+    let scope = format!("{}/.default", flags.arm_endpoint.as_str().trim_end_matches('/'));
+    let parts = StackParts {
+        http,
+        tokens: Arc::new(TokenSource::new(cred, scope, Duration::from_secs(300))),
+        budget: Arc::new(Budget::new(&BudgetConfig::default())),
+        metrics: Arc::new(ArmMetrics::default()),
+    };
+    let target = ArmTarget {
+        endpoint: flags.arm_endpoint.clone(),
+        subscription_id: flags.subscription_id.clone(),
+        resource_group: flags.resource_group.clone(),
+        location: flags.region.clone(),
+    };
+    ArmClient::new(target, arm_service(&StackSettings::default(), parts))
+}
+
+fn pod(command: &[&str]) -> v1::Pod {
+    v1::Pod {
+        meta: Some(v1::PodMeta {
+            uid: "uid-streams".into(),
+            namespace: "default".into(),
+            name: "streams".into(),
+            ..Default::default()
+        }),
+        spec: Some(v1::PodSpec {
+            containers: vec![v1::Container {
+                name: "main".into(),
+                image: "busybox".into(),
+                command: command.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        spec_hash: "h1".into(),
+    }
+}
+
+impl World {
+    /// An emulator over TLS with the process runtime, running `command` as container `main`.
+    pub async fn start(command: &[&str]) -> World {
+        let config = aci_emulator::Config {
+            tls: true,
+            runtime: aci_emulator::Runtime::Process,
+            ..aci_emulator::Config::fast()
+        };
+        let emulator = aci_emulator::Emulator::start(config).await.expect("emulator starts");
+        let arm = client_for(&emulator).await;
+        let config = TranslateConfig::new("cluster-1", "vk-node", "westeurope");
+        let t = translate(&pod(command), &config, chrono::Utc::now()).expect("translates");
+        arm.put_group(&t.name, &t.group).await.expect("PUT accepted");
+        let mut phase = v1::PodPhase::Unspecified as i32;
+        for _ in 0..200 {
+            let group = arm.get_group(&t.name).await.expect("GET works").expect("group exists");
+            phase = pod_state(&group).expect("our group").status.expect("status").phase;
+            if phase == v1::PodPhase::Running as i32 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        assert_eq!(phase, v1::PodPhase::Running as i32, "the pod reaches Running");
+        let tls = websocket_tls(emulator.ca_pem().map(str::as_bytes)).expect("TLS settings");
+        let terminals = AciTerminals::new(arm.clone(), WsConnector::new(tls), &t.name, "main");
+        World { emulator, arm, group: t.name, terminals }
+    }
+}
