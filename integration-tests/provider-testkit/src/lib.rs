@@ -9,3 +9,4 @@
 pub mod conformance;
 pub mod connect;
 pub mod reference;
+pub mod vkctl;
