@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use provider_testkit::reference::{ReferenceBackend, ReferenceConfig, ServerTls};
+use provider_testkit::reference::{Faults, ReferenceBackend, ReferenceConfig, ServerTls};
 use vk_proto::Endpoint;
 
 /// An in-memory backend of the provider API (vk.provider.v1) with a simulated lifecycle,
@@ -40,6 +40,36 @@ struct Args {
     /// Milliseconds between a container's exit and its restart.
     #[arg(long, default_value_t = 500)]
     restart_delay_ms: u64,
+    /// Break a rule of the contract on purpose, to see the conformance suite catch it.
+    /// Repeatable.
+    #[arg(long = "fault", value_enum)]
+    faults: Vec<Fault>,
+}
+
+/// A deliberate contract violation.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Fault {
+    /// DeletePod of an unknown UID answers NOT_FOUND.
+    NonIdempotentDelete,
+    /// ListPods returns every scope's pods.
+    UnscopedList,
+    /// WatchPods sends no snapshot.
+    WatchWithoutSnapshot,
+    /// Exec reports the exit code plus one.
+    WrongExitCode,
+}
+
+fn faults(chosen: &[Fault]) -> Faults {
+    let mut faults = Faults::default();
+    for fault in chosen {
+        match fault {
+            Fault::NonIdempotentDelete => faults.non_idempotent_delete = true,
+            Fault::UnscopedList => faults.unscoped_list = true,
+            Fault::WatchWithoutSnapshot => faults.watch_without_snapshot = true,
+            Fault::WrongExitCode => faults.wrong_exit_code = true,
+        }
+    }
+    faults
 }
 
 fn read(path: &std::path::Path) -> anyhow::Result<String> {
@@ -53,6 +83,7 @@ async fn main() -> anyhow::Result<()> {
     let mut config = ReferenceConfig {
         start_delay: Duration::from_millis(args.start_delay_ms),
         restart_delay: Duration::from_millis(args.restart_delay_ms),
+        faults: faults(&args.faults),
         ..ReferenceConfig::default()
     };
     for token in &args.tokens {
