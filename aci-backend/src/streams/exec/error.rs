@@ -2,11 +2,10 @@
 
 use std::time::Duration;
 
-use http::StatusCode;
 use tonic::{Code, Status};
 
 use super::quote::QuoteError;
-use crate::arm::ArmError;
+use crate::streams::arm_status::arm_code;
 use crate::streams::terminal::OpenError;
 
 /// Why a session could not start.
@@ -40,23 +39,6 @@ pub enum ExecError {
     Unsupported(String),
 }
 
-/// The gRPC code for an ARM failure.
-pub fn arm_code(e: &ArmError) -> Code {
-    match e.status() {
-        Some(StatusCode::NOT_FOUND) => Code::NotFound,
-        Some(StatusCode::CONFLICT) => Code::FailedPrecondition,
-        Some(StatusCode::BAD_REQUEST) => Code::InvalidArgument,
-        Some(StatusCode::UNAUTHORIZED) => Code::Unauthenticated,
-        Some(StatusCode::FORBIDDEN) => Code::PermissionDenied,
-        Some(StatusCode::TOO_MANY_REQUESTS) => Code::Unavailable,
-        _ if e.is_retryable() => Code::Unavailable,
-        _ => match e {
-            ArmError::Credential { .. } => Code::Unauthenticated,
-            _ => Code::Internal,
-        },
-    }
-}
-
 impl ExecError {
     /// The gRPC code that describes it.
     pub fn code(&self) -> Code {
@@ -78,6 +60,8 @@ impl From<ExecError> for Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::arm::ArmError;
+    use http::StatusCode;
 
     #[test]
     fn a_missing_shell_is_a_failed_precondition_that_says_why() {

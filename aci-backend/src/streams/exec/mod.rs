@@ -9,5 +9,6 @@ mod session;
 pub mod state;
 pub mod stdin;
 
-pub use error::{ExecError, arm_code};
+pub use error::ExecError;
 pub use session::{POSIX_SHELL, SHELL_START, SessionStream, TargetOs, exec, term_size};
+pub(crate) use session::{Relay, spawn, started};

@@ -45,6 +45,10 @@ pub(crate) struct Relay {
     pub output: bool,
     /// Client stdin is connected.
     pub stdin: bool,
+    /// The end of client stdin can be signalled (a terminal's end-of-file character).
+    pub eof: bool,
+    /// Why the status is unknown when a session without markers ends.
+    pub unknown_reason: &'static str,
 }
 
 fn validate(start: &v1::ExecStart) -> Result<(), ExecError> {
@@ -88,7 +92,12 @@ where
 {
     validate(&start)?;
     let size = term_size(&start);
-    let relay = Relay { output: start.stdout || start.stderr, stdin: start.stdin };
+    let relay = Relay {
+        output: start.stdout || start.stderr,
+        stdin: start.stdin,
+        eof: true,
+        unknown_reason: "ACI reports no exit status for a command run without a shell",
+    };
     let lone = lone_executable(&start.command);
     if os == TargetOs::Windows {
         let Some(lone) = lone else {
@@ -157,7 +166,7 @@ async fn start_shell(
     }
 }
 
-fn started(exit_code_reported: bool) -> v1::ExecResponse {
+pub(crate) fn started(exit_code_reported: bool) -> v1::ExecResponse {
     let started = v1::ExecStarted { stderr_merged: true, exit_code_reported };
     v1::ExecResponse { frame: Some(exec_response::Frame::Started(started)) }
 }
@@ -232,7 +241,7 @@ async fn apply(
         Action::Lost => {
             failed("exec on ACI: the container's terminal closed before the command ended".into())
         }
-        Action::Ended => unknown("ACI reports no exit status for a command run without a shell"),
+        Action::Ended => unknown(relay.unknown_reason),
     };
     let last = matches!(frame.frame, Some(exec_response::Frame::Exit(_)));
     tx.send(frame).await.is_ok() && !last
@@ -242,7 +251,7 @@ async fn apply(
 fn client_event(frame: Option<v1::ExecRequest>, relay: Relay, open: &mut bool) -> Option<Event> {
     match frame.and_then(|f| f.frame) {
         Some(exec_request::Frame::Stdin(bytes)) if relay.stdin => Some(Event::Stdin(Bytes::from(bytes))),
-        Some(exec_request::Frame::StdinClose(_)) if relay.stdin => Some(Event::StdinClose),
+        Some(exec_request::Frame::StdinClose(_)) if relay.stdin && relay.eof => Some(Event::StdinClose),
         Some(exec_request::Frame::Resize(size)) => {
             tracing::debug!(?size, "ACI cannot resize a terminal after it opened: resize dropped");
             None
@@ -250,7 +259,7 @@ fn client_event(frame: Option<v1::ExecRequest>, relay: Relay, open: &mut bool) -
         Some(_) => None,
         None => {
             *open = false;
-            relay.stdin.then_some(Event::StdinClose)
+            (relay.stdin && relay.eof).then_some(Event::StdinClose)
         }
     }
 }
