@@ -294,3 +294,94 @@ pub fn recompute(record: &mut PodRecord) {
     set_condition(&mut status.conditions, "ContainersReady", initialized && all_running);
     set_condition(&mut status.conditions, "Ready", initialized && all_running);
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tonic::Request;
+    use vk_proto::Scope;
+    use vk_proto::v1::provider_server::Provider;
+    use vk_proto::v1::{self as pb};
+
+    use crate::reference::service::ProviderService;
+    use crate::reference::{ReferenceBackend, ReferenceConfig};
+
+    fn scoped<T>(scope: &Scope, body: T) -> Request<T> {
+        let mut request = Request::new(body);
+        scope.insert_into(request.metadata_mut()).expect("ascii scope");
+        request
+    }
+
+    fn pod(restart: pb::RestartPolicy) -> pb::Pod {
+        pb::Pod {
+            meta: Some(pb::PodMeta {
+                uid: "u".into(),
+                namespace: "ns".into(),
+                name: "p".into(),
+                ..Default::default()
+            }),
+            spec: Some(pb::PodSpec {
+                containers: vec![pb::Container {
+                    name: "app".into(),
+                    image: "busybox".into(),
+                    ..Default::default()
+                }],
+                restart_policy: restart as i32,
+                ..Default::default()
+            }),
+            spec_hash: "h".into(),
+        }
+    }
+
+    fn phase(backend: &ReferenceBackend, scope: &Scope) -> i32 {
+        backend.pod(scope, "u").and_then(|p| p.status).map(|s| s.phase).unwrap_or_default()
+    }
+
+    fn restarts(backend: &ReferenceBackend, scope: &Scope) -> i32 {
+        let status = backend.pod(scope, "u").and_then(|p| p.status).unwrap_or_default();
+        status.container_statuses.first().map(|c| c.restart_count).unwrap_or_default()
+    }
+
+    async fn started(config: ReferenceConfig, restart: pb::RestartPolicy) -> (ReferenceBackend, Scope) {
+        let backend = ReferenceBackend::new(config);
+        let scope = Scope::new("c", "n");
+        let service = ProviderService::new(backend.store.clone());
+        service
+            .create_pod(scoped(&scope, pb::CreatePodRequest { pod: Some(pod(restart)) }))
+            .await
+            .expect("created");
+        (backend, scope)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pod_stays_pending_for_the_start_delay_then_runs() {
+        let config = ReferenceConfig { start_delay: Duration::from_secs(10), ..Default::default() };
+        let (backend, scope) = started(config, pb::RestartPolicy::Always).await;
+        tokio::time::sleep(Duration::from_secs(9)).await;
+        assert_eq!(phase(&backend, &scope), pb::PodPhase::Pending as i32);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(phase(&backend, &scope), pb::PodPhase::Running as i32);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_container_restarts_after_the_restart_delay_under_on_failure() {
+        let config = ReferenceConfig {
+            start_delay: Duration::from_secs(1),
+            restart_delay: Duration::from_secs(5),
+            ..Default::default()
+        };
+        let (backend, scope) = started(config, pb::RestartPolicy::OnFailure).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        backend.exit_container(&scope, "u", "app", 2).expect("running");
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        assert_eq!(restarts(&backend, &scope), 0, "not before the restart delay");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(restarts(&backend, &scope), 1);
+        assert_eq!(phase(&backend, &scope), pb::PodPhase::Running as i32);
+        backend.exit_container(&scope, "u", "app", 0).expect("running again");
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert_eq!(restarts(&backend, &scope), 1, "a clean exit is not restarted under OnFailure");
+        assert_eq!(phase(&backend, &scope), pb::PodPhase::Succeeded as i32);
+    }
+}

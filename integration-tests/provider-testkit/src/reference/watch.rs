@@ -73,3 +73,29 @@ pub fn stream(
     });
     ReceiverStream::new(rx)
 }
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt;
+
+    use super::*;
+    use crate::reference::ReferenceConfig;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_quiet_watch_gets_a_bookmark_after_the_interval_and_not_before() {
+        let store = Store::new(ReferenceConfig::default());
+        let mut watch = stream(store.clone(), Scope::new("c", "n"), Duration::from_secs(30));
+        let first = watch.next().await.expect("a message").expect("ok");
+        assert!(matches!(first.event, Some(Event::SnapshotComplete(SnapshotComplete { pod_count: 0 }))));
+        assert_eq!(first.sequence, 1);
+        assert!(
+            tokio::time::timeout(Duration::from_secs(29), watch.next()).await.is_err(),
+            "no bookmark before 30s"
+        );
+        let bookmark =
+            tokio::time::timeout(Duration::from_secs(2), watch.next()).await.expect("a bookmark at 30s");
+        let bookmark = bookmark.expect("a message").expect("ok");
+        assert!(matches!(bookmark.event, Some(Event::Bookmark(_))));
+        assert_eq!(bookmark.sequence, 2);
+    }
+}
