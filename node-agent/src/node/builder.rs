@@ -70,7 +70,13 @@ pub fn own_taints(config: &NodeConfig, info: Option<&NodeInfo>) -> Vec<Taint> {
 
 fn quantities(resources: &NodeResources) -> BTreeMap<String, Quantity> {
     let mut map = BTreeMap::new();
-    map.insert("cpu".to_owned(), Quantity(format!("{}m", resources.cpu_millis)));
+    // Whole cores are written as the API server writes them back, so statuses compare equal.
+    let cpu = if resources.cpu_millis % 1000 == 0 {
+        (resources.cpu_millis / 1000).to_string()
+    } else {
+        format!("{}m", resources.cpu_millis)
+    };
+    map.insert("cpu".to_owned(), Quantity(cpu));
     map.insert("memory".to_owned(), Quantity(resources.memory_bytes.to_string()));
     map.insert("pods".to_owned(), Quantity(resources.pods.to_string()));
     if resources.ephemeral_storage_bytes > 0 {
@@ -274,7 +280,7 @@ mod tests {
         assert!(node_info.kubelet_version.starts_with("v1.20.2-vk-aci-"), "{}", node_info.kubelet_version);
         assert_eq!(node_info.container_runtime_version, "aci://2025-09-01");
         let capacity = status.capacity.expect("capacity");
-        assert_eq!(capacity["cpu"].0, "10000m");
+        assert_eq!(capacity["cpu"].0, "10");
         assert_eq!(capacity["pods"].0, "500");
         assert_eq!(status.allocatable.expect("allocatable")["memory"].0, (1u64 << 40).to_string());
     }
