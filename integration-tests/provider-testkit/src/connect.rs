@@ -123,6 +123,20 @@ impl Connection {
         Self { channel, token: None }
     }
 
+    /// The same connection sending `token` instead (None: no token at all).
+    pub fn with_token(&self, token: Option<&str>) -> Result<Self, ConnectError> {
+        let token = match token {
+            Some(token) => Some(format!("Bearer {token}").parse().map_err(|_| ConnectError::InvalidToken)?),
+            None => None,
+        };
+        Ok(Self { channel: self.channel.clone(), token })
+    }
+
+    /// Whether calls carry a bearer token.
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
     /// The raw channel (for health and reflection).
     pub fn channel(&self) -> Channel {
         self.channel.clone()

@@ -13,16 +13,24 @@ async fn run_against(faults: Faults, only: Option<&str>) -> Report {
         restart_delay: Duration::from_millis(100),
         delete_delay: Duration::from_millis(50),
         faults,
+        tokens: [(
+            "t0ken".to_owned(),
+            vec!["conformance-test".to_owned(), "conformance-test-other".to_owned()],
+        )]
+        .into(),
         ..Default::default()
     };
     let backend = ReferenceBackend::new(config);
     let dir = tempfile::tempdir().expect("temp dir");
     let server = backend.serve_unix(&dir.path().join("provider.sock")).await.expect("serves");
-    let connection = Connection::from_channel(server.endpoint().channel(None).expect("channel"));
+    let connection = Connection::from_channel(server.endpoint().channel(None).expect("channel"))
+        .with_token(Some("t0ken"))
+        .expect("ascii token");
     let settings = Settings {
         cluster_id: "conformance-test".into(),
         node_name: "node".into(),
         timeout: Duration::from_secs(10),
+        forbidden_cluster_id: Some("someone-elses-cluster".into()),
     };
     let report = conformance::run(connection, settings, only, |line| println!("{line}")).await;
     let leftovers: usize = backend
@@ -83,4 +91,49 @@ async fn a_wrong_exit_code_is_caught() {
     let report = run_against(faults, Some("exec_exit_code_and_stderr")).await;
     let message = failure(&report, "exec_exit_code_and_stderr");
     assert!(message.contains("real exit code") && message.contains("expected exit code 3"), "{message}");
+}
+
+#[tokio::test]
+async fn a_backend_without_authentication_is_caught_when_a_token_is_given() {
+    let backend = ReferenceBackend::new(ReferenceConfig::default());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = backend.serve_unix(&dir.path().join("open.sock")).await.expect("serves");
+    let connection = Connection::from_channel(server.endpoint().channel(None).expect("channel"))
+        .with_token(Some("anything"))
+        .expect("ascii token");
+    let settings = Settings {
+        cluster_id: "c".into(),
+        node_name: "n".into(),
+        timeout: Duration::from_secs(5),
+        forbidden_cluster_id: None,
+    };
+    let report =
+        conformance::run(connection, settings, Some("authentication"), |line| println!("{line}")).await;
+    let message = failure(&report, "authentication");
+    assert!(
+        message.contains("UNAUTHENTICATED without a valid token") && message.contains("with no token"),
+        "{message}"
+    );
+    server.shutdown().await.expect("shuts down");
+}
+
+#[tokio::test]
+async fn authentication_is_skipped_with_a_reason_when_nothing_can_be_tested() {
+    let backend = ReferenceBackend::new(ReferenceConfig::default());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = backend.serve_unix(&dir.path().join("open.sock")).await.expect("serves");
+    let connection = Connection::from_channel(server.endpoint().channel(None).expect("channel"));
+    let settings = Settings {
+        cluster_id: "c".into(),
+        node_name: "n".into(),
+        timeout: Duration::from_secs(5),
+        forbidden_cluster_id: None,
+    };
+    let report =
+        conformance::run(connection, settings, Some("authentication"), |line| println!("{line}")).await;
+    assert!(
+        matches!(report.outcome("authentication"), Some(Outcome::Skip(reason)) if reason.contains("--token"))
+    );
+    assert_eq!(report.summary(), "0 passed, 0 failed, 1 skipped");
+    server.shutdown().await.expect("shuts down");
 }

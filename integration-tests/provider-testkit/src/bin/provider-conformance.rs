@@ -27,6 +27,9 @@ struct Args {
     /// Seconds to wait for a pod to reach Running and for other changes to show.
     #[arg(long, default_value_t = 60)]
     timeout_seconds: u64,
+    /// A cluster id the caller may NOT act for; the suite then expects PERMISSION_DENIED for it.
+    #[arg(long)]
+    forbidden_cluster_id: Option<String>,
     /// Only run cases whose name contains this text.
     #[arg(long)]
     only: Option<String>,
@@ -49,6 +52,7 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         cluster_id: args.cluster_id,
         node_name: args.node_name,
         timeout: Duration::from_secs(args.timeout_seconds),
+        forbidden_cluster_id: args.forbidden_cluster_id,
     };
     let report =
         conformance::run(connection, settings, args.only.as_deref(), |line| println!("{line}")).await;

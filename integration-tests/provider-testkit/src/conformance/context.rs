@@ -21,6 +21,8 @@ pub struct Settings {
     pub node_name: String,
     /// How long a pod may take to reach Running (and other waits).
     pub timeout: Duration,
+    /// A cluster id the caller may not act for, to check PERMISSION_DENIED; None skips that.
+    pub forbidden_cluster_id: Option<String>,
 }
 
 /// Why a case did not pass.

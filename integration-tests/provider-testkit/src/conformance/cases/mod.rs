@@ -21,6 +21,7 @@ pub fn all() -> Vec<Case> {
         case!(standard::health),
         case!(standard::reflection),
         case!(standard::scope_is_required),
+        case!(standard::authentication),
         case!(standard::node_info),
         case!(standard::stats_summary),
         case!(pods::create_is_idempotent),

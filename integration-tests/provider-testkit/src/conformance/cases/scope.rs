@@ -52,7 +52,34 @@ pub async fn list_pods_is_scoped(context: &Context) -> CaseResult {
     let still = b.get_pod(pb::GetPodRequest { uid: uid_b }).await.under(RULE)?;
     ensure(still.state.is_some_and(|s| !s.deleting), RULE, || {
         "another scope's DeletePod deleted the pod".into()
-    })
+    })?;
+    other_cluster_is_apart(context, &scope_a, &uid_a).await
+}
+
+/// The same node name under another cluster id is another scope too (checked when the caller
+/// may act for `<cluster id>-other`).
+async fn other_cluster_is_apart(context: &Context, scope_a: &vk_proto::Scope, uid_a: &str) -> CaseResult {
+    const RULE: &str =
+        "ListPods returns only the caller's scope's pods, and a UID of another scope is NOT_FOUND";
+    let scope_c = vk_proto::Scope::new(format!("{}-other", scope_a.cluster_id), scope_a.node_name.clone());
+    let mut c = context.client(&scope_c)?;
+    let uid_c = context.uid("in-c");
+    context.remember(&scope_c, &uid_c);
+    match c.create_pod(pb::CreatePodRequest { pod: Some(fixtures::sleeper(&uid_c, "in-c")) }).await {
+        Err(status) if matches!(status.code(), Code::PermissionDenied | Code::Unauthenticated) => {
+            return Ok(());
+        }
+        other => other.under(RULE).map(|_| ())?,
+    }
+    let seen_by_c = all_uids(&mut c, 0, RULE).await?;
+    ensure(seen_by_c.contains(&uid_c) && !seen_by_c.iter().any(|u| u == uid_a), RULE, || {
+        format!(
+            "cluster {} lists {seen_by_c:?}, including cluster {}'s pod {uid_a}",
+            scope_c.cluster_id, scope_a.cluster_id
+        )
+    })?;
+    expect_code(c.get_pod(pb::GetPodRequest { uid: uid_a.to_owned() }).await, Code::NotFound, RULE)?;
+    Ok(())
 }
 
 pub async fn list_pods_pages(context: &Context) -> CaseResult {

@@ -12,7 +12,7 @@ use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 use vk_proto::PROVIDER_SERVICE_NAME;
 use vk_proto::v1 as pb;
 
-use crate::conformance::context::{CaseResult, Context, Expect, broken, ensure, expect_code};
+use crate::conformance::context::{CaseError, CaseResult, Context, Expect, broken, ensure, expect_code};
 
 pub async fn health(context: &Context) -> CaseResult {
     const RULE: &str = "grpc.health.v1 reports SERVING for \"\" and vk.provider.v1.Provider";
@@ -58,6 +58,38 @@ pub async fn scope_is_required(context: &Context) -> CaseResult {
     const RULE: &str = "a Provider call without scope metadata is INVALID_ARGUMENT";
     let mut client = context.connection().unscoped_provider();
     expect_code(client.list_pods(pb::ListPodsRequest::default()).await, Code::InvalidArgument, RULE)?;
+    Ok(())
+}
+
+pub async fn authentication(context: &Context) -> CaseResult {
+    const RULE: &str = "a backend that authenticates answers UNAUTHENTICATED without a valid token and PERMISSION_DENIED for a cluster id the caller may not use";
+    let connection = context.connection();
+    let mut tested = Vec::new();
+    if connection.has_token() {
+        let scope = context.scope("");
+        for (what, token) in [("no token", None), ("a wrong token", Some("not-the-token"))] {
+            let other = connection.with_token(token).map_err(|e| broken(RULE, e.to_string()))?;
+            let mut client = other.provider(&scope).map_err(|e| broken(RULE, e.to_string()))?;
+            let result = client.list_pods(pb::ListPodsRequest::default()).await;
+            expect_code(result, Code::Unauthenticated, RULE).map_err(|e| match e {
+                CaseError::Broken { rule, detail } => broken(rule, format!("with {what}: {detail}")),
+                skipped => skipped,
+            })?;
+        }
+        tested.push("tokens");
+    }
+    if let Some(forbidden) = &context.settings.forbidden_cluster_id {
+        let scope = vk_proto::Scope::new(forbidden.clone(), context.settings.node_name.clone());
+        let mut client = context.client(&scope)?;
+        expect_code(client.list_pods(pb::ListPodsRequest::default()).await, Code::PermissionDenied, RULE)?;
+        tested.push("cluster ids");
+    }
+    if tested.is_empty() {
+        return Err(CaseError::Skipped(
+            "no --token or --forbidden-cluster-id given, so the backend's authentication is not tested"
+                .into(),
+        ));
+    }
     Ok(())
 }
 
