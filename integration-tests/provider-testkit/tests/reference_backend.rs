@@ -41,7 +41,7 @@ fn pod(uid: &str, script: &str, restart: pb::RestartPolicy) -> pb::Pod {
 }
 
 async fn until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    for _ in 0..200 {
+    for _ in 0..800 {
         if let Some(value) = probe() {
             return value;
         }

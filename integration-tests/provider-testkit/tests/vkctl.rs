@@ -84,7 +84,7 @@ impl Setup {
 
     async fn until_running(&self, uid: &str) {
         let scope = Scope::new(CLUSTER, NODE);
-        for _ in 0..200 {
+        for _ in 0..800 {
             let state = self.backend.pod(&scope, uid);
             if state.and_then(|s| s.status).is_some_and(|s| s.phase == PodPhase::Running as i32) {
                 return;
@@ -119,7 +119,13 @@ async fn create_list_get_and_delete_a_pod() {
     let deleted = s.run(&["delete", &uid], "").await;
     assert_eq!(deleted.code, Some(0));
     assert!(deleted.stdout.contains(&format!("pod {uid} delet")), "{}", deleted.stdout);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let scope = Scope::new(CLUSTER, NODE);
+    for _ in 0..400 {
+        if s.backend.pod(&scope, &uid).is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     let gone = s.run(&["get", &uid], "").await;
     assert_eq!(gone.code, Some(1));
     assert!(gone.stderr.contains("GetPod failed: NotFound"), "{}", gone.stderr);
@@ -142,7 +148,13 @@ async fn create_refuses_a_manifest_with_references() {
 async fn logs_print_the_container_output_with_options_and_follow() {
     let s = setup().await;
     let uid = s.create("talker", "echo one; echo two; sleep infinity").await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let scope = Scope::new(CLUSTER, NODE);
+    for _ in 0..400 {
+        if s.backend.container_log(&scope, &uid, "app").is_some_and(|log| log == "one\ntwo\n") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     assert_eq!(s.run(&["logs", &uid], "").await.stdout, "one\ntwo\n");
     assert_eq!(s.run(&["logs", &uid, "--tail", "1"], "").await.stdout, "two\n");
     assert_eq!(s.run(&["logs", &uid, "--tail", "0"], "").await.stdout, "");
