@@ -26,6 +26,9 @@ pub struct Options {
     pub keep_state_dir: bool,
     /// How long each startup step may take (the machine may be busy compiling).
     pub startup_timeout: Duration,
+    /// Create the state directory under this directory instead of the system temp
+    /// directory (the local quick start keeps it in `./.vk-local/`).
+    pub state_parent: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -34,6 +37,7 @@ impl Default for Options {
             extra_args: ExtraArgs::default(),
             keep_state_dir: StateDir::keep_requested(),
             startup_timeout: Duration::from_secs(180),
+            state_parent: None,
         }
     }
 }
@@ -88,8 +92,12 @@ pub struct ControlPlane {
 impl ControlPlane {
     /// Starts a private control plane (the shared one is [`ControlPlane::shared`]).
     pub async fn start(options: Options) -> Result<Self, Error> {
+        // kube's TLS uses the process-wide rustls provider, which rustls cannot pick by
+        // itself once a workspace build enables both ring and aws-lc-rs (reqwest's default).
+        // Another provider already installed is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let binaries = ensure_binaries().await?;
-        let state = StateDir::create(options.keep_state_dir)?;
+        let state = StateDir::create(options.keep_state_dir, options.state_parent.as_deref())?;
         let layout = Layout { root: state.path().to_path_buf() };
         let pki = Pki::generate()?;
         let ports = Ports::pick().map_err(Error::PickPorts)?;

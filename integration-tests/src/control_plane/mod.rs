@@ -34,5 +34,5 @@ pub use components::{ExtraArgs, SERVICE_ACCOUNT_ISSUER, SERVICE_CLUSTER_IP_RANGE
 pub use error::Error;
 pub use instance::{ControlPlane, Options};
 pub use names::unique_name;
-pub use process::ProcessError;
+pub use process::{ProcessError, ProcessSpec, Supervised, log_tail};
 pub use state_dir::KEEP_ENV;

@@ -28,9 +28,12 @@ pub struct StateDir {
 }
 
 impl StateDir {
-    /// Creates `vk-control-plane-*` in the system temp directory.
-    pub fn create(keep: bool) -> Result<Self, Error> {
-        let base = std::env::temp_dir();
+    /// Creates `vk-control-plane-*` in `parent` (created if missing), else in the system
+    /// temp directory.
+    pub fn create(keep: bool, parent: Option<&Path>) -> Result<Self, Error> {
+        let base = parent.map(Path::to_path_buf).unwrap_or_else(std::env::temp_dir);
+        std::fs::create_dir_all(&base)
+            .map_err(|source| Error::CreateStateDir { base: base.clone(), source })?;
         let path = tempfile::Builder::new()
             .prefix("vk-control-plane-")
             .tempdir_in(&base)
@@ -95,17 +98,26 @@ mod tests {
 
     #[test]
     fn the_directory_is_removed_on_drop_unless_kept() {
-        let removed = StateDir::create(false).expect("creating");
+        let removed = StateDir::create(false, None).expect("creating");
         let removed_path = removed.path().to_path_buf();
         assert!(removed_path.is_dir());
         drop(removed);
         assert!(!removed_path.exists());
 
-        let kept = StateDir::create(true).expect("creating");
+        let kept = StateDir::create(true, None).expect("creating");
         let kept_path = kept.path().to_path_buf();
         drop(kept);
         assert!(kept_path.is_dir());
         std::fs::remove_dir_all(kept_path).expect("cleaning up");
+    }
+
+    #[test]
+    fn the_directory_is_created_under_the_requested_parent() {
+        let parent = tempfile::tempdir().expect("a temp dir");
+        let nested = parent.path().join("not").join("yet");
+        let state = StateDir::create(false, Some(&nested)).expect("creating");
+        assert_eq!(state.path().parent(), Some(nested.as_path()));
+        assert!(state.path().is_dir());
     }
 
     #[test]
