@@ -2,7 +2,9 @@
 //! harness) and the in-memory reference backend over a Unix socket. All tests share one
 //! control plane; each has its own namespace, node and backend.
 
+mod lifecycle;
 mod node;
 mod pods;
+mod proxy;
 mod restart;
 mod support;

@@ -57,7 +57,7 @@ async fn the_node_turns_not_ready_without_its_backend_and_ready_again_after() ->
         Ok(harness.node().await?.filter(|n| ready_status(n).as_deref() == Some("True")))
     })
     .await?;
-    harness.stop_backend().await?;
+    harness.stop_backend();
     let node = eventually("the node to be NotReady", Duration::from_secs(60), || async {
         Ok(harness.node().await?.filter(|n| ready_status(n).as_deref() == Some("False")))
     })

@@ -16,6 +16,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use vk_proto::{Endpoint, Scope};
 
+use crate::proxy::Proxy;
+
 /// One agent, its backend and its namespace.
 pub struct Harness {
     pub plane: &'static ControlPlane,
@@ -24,9 +26,13 @@ pub struct Harness {
     pub node_name: String,
     pub backend: ReferenceBackend,
     pub scope: Scope,
+    /// Where the agent connects (the relay).
     socket: PathBuf,
+    /// Where the backend listens.
+    backend_socket: PathBuf,
     _dir: tempfile::TempDir,
     server: Option<ServerHandle>,
+    proxy: Option<Proxy>,
     agent: Option<(CancellationToken, JoinHandle<Result<(), node_agent::app::AppError>>)>,
 }
 
@@ -44,7 +50,8 @@ impl Harness {
             .context("kube-system has a uid")?;
         let node_name = unique_name("vk");
         let dir = tempfile::tempdir()?;
-        let socket = dir.path().join("provider.sock");
+        let socket = dir.path().join("agent.sock");
+        let backend_socket = dir.path().join("backend.sock");
         let backend = ReferenceBackend::new(ReferenceConfig {
             start_delay: Duration::from_millis(200),
             delete_delay: Duration::from_millis(300),
@@ -59,8 +66,10 @@ impl Harness {
             node_name,
             backend,
             socket,
+            backend_socket,
             _dir: dir,
             server: None,
+            proxy: None,
             agent: None,
         };
         harness.start_backend().await?;
@@ -100,19 +109,29 @@ impl Harness {
         }
     }
 
+    /// Serves the backend (when it is not served yet) and opens the relay to it.
     pub async fn start_backend(&mut self) -> Result<()> {
-        self.server = Some(self.backend.serve_unix(&self.socket).await?);
+        if self.server.is_none() {
+            self.server = Some(self.backend.serve_unix(&self.backend_socket).await?);
+        }
+        self.proxy = Some(Proxy::start(&self.socket, self.backend_socket.clone())?);
         Ok(())
     }
 
-    /// Stops the backend: it refuses new connections at once; open streams are cut after
-    /// two seconds at most.
-    pub async fn stop_backend(&mut self) -> Result<()> {
+    /// The backend goes away: every connection to it is cut and new ones are refused.
+    pub fn stop_backend(&mut self) {
+        self.proxy = None;
+    }
+
+    /// Replaces the backend with `backend` (the old one stops for good).
+    pub async fn replace_backend(&mut self, backend: ReferenceBackend) -> Result<()> {
+        self.stop_backend();
         if let Some(server) = self.server.take() {
             // A timeout drops the handle, which aborts the server.
             let _ = tokio::time::timeout(Duration::from_secs(2), server.shutdown()).await;
         }
-        Ok(())
+        self.backend = backend;
+        self.start_backend().await
     }
 
     pub fn start_agent(&mut self) {
@@ -148,7 +167,10 @@ impl Harness {
     /// Stops everything and removes the namespace.
     pub async fn finish(mut self) -> Result<()> {
         self.stop_agent().await?;
-        self.stop_backend().await?;
+        self.stop_backend();
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(2), server.shutdown()).await;
+        }
         let _ = self.plane.kubectl(&["delete", "namespace", &self.namespace, "--wait=false"]).await;
         Ok(())
     }
