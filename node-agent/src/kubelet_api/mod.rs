@@ -9,3 +9,6 @@ pub mod remotecommand;
 pub mod server;
 pub mod spdy;
 pub mod websocket;
+
+#[cfg(test)]
+pub(crate) mod test_provider;

@@ -2,5 +2,17 @@
 
 pub mod auth;
 pub mod logs;
+pub mod provider;
 pub mod route;
+pub mod serve;
+pub mod service;
 pub mod stats;
+pub mod tls;
+pub mod upgrade;
+
+pub use serve::{serve_connection, serve_tls};
+pub use service::{KubeletApi, PodDirectory};
+pub use tls::{ServingCertificate, server_config};
+
+#[cfg(test)]
+mod service_tests;
