@@ -51,6 +51,20 @@ pub fn sleeper(uid: &str, name: &str) -> pb::Pod {
     script_pod(uid, name, "sleep 3600", pb::RestartPolicy::Always)
 }
 
+/// A pod that runs until deleted and declares a TCP port, as a server would.
+pub fn server(uid: &str, name: &str) -> pb::Pod {
+    let mut pod = sleeper(uid, name);
+    if let Some(container) = pod.spec.as_mut().and_then(|s| s.containers.first_mut()) {
+        container.ports = vec![pb::ContainerPort {
+            name: "http".into(),
+            container_port: 8080,
+            protocol: pb::Protocol::Tcp as i32,
+            host_port: 0,
+        }];
+    }
+    pod
+}
+
 /// A pod whose main process copies its stdin to its output (for attach).
 pub fn stdin_pod(uid: &str, name: &str) -> pb::Pod {
     let mut pod = script_pod(uid, name, "cat", pb::RestartPolicy::Never);
@@ -66,7 +80,6 @@ pub fn stdin_pod(uid: &str, name: &str) -> pb::Pod {
 pub fn rich_pod(uid: &str) -> pb::Pod {
     let mut main = container("main", "sleep 3600");
     main.args = vec![];
-    main.working_dir = "/".to_owned();
     main.env = vec![
         pb::EnvVar { name: "PLAIN".into(), value: "a value with spaces".into(), secret: false },
         pb::EnvVar { name: "PASSWORD".into(), value: "s3cret".into(), secret: true },
@@ -100,7 +113,13 @@ pub fn rich_pod(uid: &str) -> pb::Pod {
         failure_threshold: 3,
     });
     main.liveness_probe = Some(pb::Probe {
-        handler: Some(pb::probe::Handler::TcpSocket(pb::TcpSocketAction { port: 8080, host: String::new() })),
+        handler: Some(pb::probe::Handler::HttpGet(pb::HttpGetAction {
+            path: "/healthz".into(),
+            port: 8080,
+            scheme: "HTTP".into(),
+            host: String::new(),
+            http_headers: vec![pb::HttpHeader { name: "X-Probe".into(), value: "conformance".into() }],
+        })),
         initial_delay_seconds: 0,
         period_seconds: 10,
         timeout_seconds: 1,
@@ -161,10 +180,6 @@ pub fn rich_pod(uid: &str) -> pb::Pod {
             hostname: "rich".into(),
             termination_grace_period_seconds: Some(5),
             service_account_name: "default".into(),
-            host_aliases: vec![pb::HostAlias {
-                ip: "10.1.2.3".into(),
-                hostnames: vec!["db.internal".into()],
-            }],
             ..Default::default()
         }),
         spec_hash: format!("{uid}-rich-v1"),

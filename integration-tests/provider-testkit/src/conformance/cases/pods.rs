@@ -104,11 +104,11 @@ pub async fn delete_is_idempotent(context: &Context) -> CaseResult {
 }
 
 pub async fn pod_reaches_running(context: &Context) -> CaseResult {
-    const RULE: &str = "a created pod reaches Running with a pod IP and running containers";
+    const RULE: &str = "a created pod declaring a port reaches Running with a pod IP and running containers";
     let scope = context.scope("");
     let mut client = context.client(&scope)?;
     let uid = context.uid("run");
-    let created = context.create(&mut client, &scope, fixtures::sleeper(&uid, "run"), RULE).await?;
+    let created = context.create(&mut client, &scope, fixtures::server(&uid, "run"), RULE).await?;
     let phase = created.state.and_then(|s| s.status).map(|s| s.phase);
     ensure(
         matches!(phase, Some(p) if p == PodPhase::Pending as i32 || p == PodPhase::Running as i32),
