@@ -105,6 +105,20 @@ impl Shared {
     }
 }
 
+/// A read-only view of the pods bound to this node, as last seen in the API (for the
+/// kubelet API's `/pods` and name lookups).
+#[derive(Clone)]
+pub struct BoundPods {
+    shared: Arc<Shared>,
+}
+
+impl BoundPods {
+    /// The pods bound to this node.
+    pub fn list(&self) -> Vec<Pod> {
+        self.shared.views().kube.values().map(|pod| Pod::clone(pod)).collect()
+    }
+}
+
 /// The pod controller.
 pub struct PodController {
     shared: Arc<Shared>,
@@ -131,6 +145,11 @@ impl PodController {
             views: Mutex::new(Views::default()),
         };
         Self { shared: Arc::new(shared) }
+    }
+
+    /// A view of the bound pods that stays valid while the controller runs.
+    pub fn bound_pods(&self) -> BoundPods {
+        BoundPods { shared: self.shared.clone() }
     }
 
     /// Runs until `shutdown` is cancelled.

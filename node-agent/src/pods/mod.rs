@@ -10,4 +10,4 @@ mod queue;
 mod status;
 mod sync;
 
-pub use controller::{PodController, PodSettings};
+pub use controller::{BoundPods, PodController, PodSettings};

@@ -45,6 +45,11 @@ async fn an_image_change_updates_the_backend_and_provider_events_become_events()
     .await?;
     assert_eq!(started.involved_object.field_path.as_deref(), Some("spec.containers{app}"));
 
+    let before = harness.pods().get("web").await?.metadata.resource_version;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = harness.pods().get("web").await?.metadata.resource_version;
+    assert_eq!(before, after, "an unchanged status is not written again");
+
     let patch = json!({ "spec": { "containers": [{ "name": "app", "image": "busybox:2" }] } });
     harness.pods().patch("web", &PatchParams::default(), &Patch::Strategic(&patch)).await?;
     eventually("the backend to receive the new image", Duration::from_secs(30), || async {
