@@ -38,7 +38,7 @@ fn frame(f: exec_request::Frame) -> v1::ExecRequest {
 }
 
 async fn session(world: &World, start: v1::ExecStart, input: Vec<v1::ExecRequest>) -> Transcript {
-    let (tx, rx) = mpsc::channel(16);
+    let (tx, rx) = mpsc::channel(input.len().max(1));
     for request in input {
         tx.send(request).await.expect("queued");
     }
@@ -133,5 +133,27 @@ async fn a_start_frame_asking_for_stderr_with_a_terminal_is_refused() {
         .await
         .expect_err("refused");
     assert_eq!(err.code(), tonic::Code::FailedPrecondition, "{err}");
+    world.emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn large_output_and_large_stdin_with_long_lines_pass_unchanged() {
+    let world = World::start(&["/bin/sh", "-c", "sleep 600"]).await;
+    let t = session(&world, start(&["seq", "1", "20000"], false, false), vec![]).await;
+    let want: String = (1..=20000).map(|i| format!("{i}\n")).collect();
+    assert!(t.output == want, "seq output differs ({} bytes vs {})", t.output.len(), want.len());
+    assert_eq!(t.outcome, exec_exit::Outcome::ExitCode(0));
+
+    let mut input = String::new();
+    for i in 0..40 {
+        input.push_str(&format!("{i}:{}\n", "x".repeat(i * 250)));
+    }
+    input.push_str("tail without newline");
+    let mut frames: Vec<v1::ExecRequest> =
+        input.as_bytes().chunks(3000).map(|c| frame(exec_request::Frame::Stdin(c.to_vec()))).collect();
+    frames.push(frame(exec_request::Frame::StdinClose(v1::StdinClose {})));
+    let t = session(&world, start(&["cat"], false, true), frames).await;
+    assert!(t.output == input, "cat echoed {} of {} bytes", t.output.len(), input.len());
+    assert_eq!(t.outcome, exec_exit::Outcome::ExitCode(0));
     world.emulator.shutdown().await;
 }

@@ -143,9 +143,8 @@ async fn start_shell(
     script: &str,
     tty: bool,
 ) -> Result<(State, Vec<Action>), ShellFailed> {
-    if let Err(e) = terminal.input.send(Bytes::copy_from_slice(script.as_bytes())).await {
-        return Err(ShellFailed::NoStart(e.to_string()));
-    }
+    // A terminal that is already gone still holds what it said (ACI's reason), so read on.
+    let typed = terminal.input.send(Bytes::copy_from_slice(script.as_bytes())).await;
     let deadline = tokio::time::Instant::now() + SHELL_START;
     let mut state = State::starting(markers, tty);
     loop {
@@ -158,7 +157,11 @@ async fn start_shell(
         let (next, actions) = state.step(event);
         state = next;
         if let Some(Action::NoStart(said)) = actions.first() {
-            return Err(ShellFailed::NoStart(String::from_utf8_lossy(said).trim().to_owned()));
+            let said = String::from_utf8_lossy(said).trim().to_owned();
+            return Err(ShellFailed::NoStart(match typed {
+                Err(e) if said.is_empty() => e.to_string(),
+                _ => said,
+            }));
         }
         if actions.first() == Some(&Action::Started) {
             return Ok((state, actions.into_iter().skip(1).collect()));
@@ -309,5 +312,102 @@ async fn drive<R>(
             state = next;
             actions = more;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::streams::terminal::memory::{Far, Scripted, read_nonce};
+
+    fn start(command: &[&str]) -> v1::ExecStart {
+        v1::ExecStart {
+            command: command.iter().map(|s| s.to_string()).collect(),
+            stdout: true,
+            stderr: true,
+            ..Default::default()
+        }
+    }
+
+    fn no_requests() -> futures::stream::Pending<v1::ExecRequest> {
+        futures::stream::pending()
+    }
+
+    /// A container without /bin/sh whose `date` prints a line.
+    fn shell_less() -> Scripted {
+        Scripted::new(Arc::new(|command: &str, far: Far| {
+            let text = if command == POSIX_SHELL {
+                "exec failed: \"/bin/sh\": executable file not found in $PATH\r\n".to_string()
+            } else {
+                "Fri Nov 27\r\n".to_string()
+            };
+            let _ = far.output.unbounded_send(Ok(Bytes::from(text)));
+        }))
+    }
+
+    async fn frames(stream: SessionStream) -> Vec<exec_response::Frame> {
+        stream.filter_map(|f| std::future::ready(f.frame)).collect().await
+    }
+
+    #[tokio::test]
+    async fn without_a_shell_a_lone_executable_runs_directly_with_an_unknown_status() {
+        let container = shell_less();
+        let stream = exec(&container, TargetOs::Linux, start(&["date"]), no_requests()).await.expect("runs");
+        let frames = frames(stream).await;
+        assert_eq!(container.opened.lock().expect("lock").clone(), vec!["/bin/sh", "date"]);
+        assert_eq!(
+            frames[0],
+            exec_response::Frame::Started(v1::ExecStarted { stderr_merged: true, exit_code_reported: false })
+        );
+        assert_eq!(frames[1], exec_response::Frame::Stdout(b"Fri Nov 27\r\n".to_vec()));
+        assert!(matches!(
+            &frames[2],
+            exec_response::Frame::Exit(v1::ExecExit {
+                outcome: Some(exec_exit::Outcome::ExitCodeUnknown(_))
+            })
+        ));
+    }
+
+    #[tokio::test]
+    async fn without_a_shell_a_command_with_arguments_is_refused_with_what_aci_said() {
+        let container = shell_less();
+        let err = exec(&container, TargetOs::Linux, start(&["ls", "-l"]), no_requests())
+            .await
+            .expect_err("refused");
+        assert_eq!(err.code(), tonic::Code::FailedPrecondition);
+        assert!(err.to_string().contains("executable file not found"), "{err}");
+        assert_eq!(container.opened.lock().expect("lock").len(), 1, "nothing else is tried");
+    }
+
+    #[tokio::test]
+    async fn a_client_that_goes_away_closes_the_container_terminal() {
+        let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<bool>();
+        let closed_tx = Arc::new(std::sync::Mutex::new(Some(closed_tx)));
+        let container = Scripted::new(Arc::new(move |_: &str, mut far: Far| {
+            let closed_tx = closed_tx.clone();
+            tokio::spawn(async move {
+                let nonce = read_nonce(&mut far).await.expect("a driver script is typed");
+                let started = format!("noise\x1evkS{nonce}\nworking\n");
+                let _ = far.output.unbounded_send(Ok(Bytes::from(started)));
+                let ended = far.input.next().await.is_none();
+                if let Some(tx) = closed_tx.lock().expect("lock").take() {
+                    let _ = tx.send(ended);
+                }
+            });
+        }));
+        let mut stream =
+            exec(&container, TargetOs::Linux, start(&["sleep", "600"]), no_requests()).await.expect("starts");
+        assert!(matches!(stream.next().await.and_then(|f| f.frame), Some(exec_response::Frame::Started(_))));
+        let out = stream.next().await.and_then(|f| f.frame);
+        assert_eq!(
+            out,
+            Some(exec_response::Frame::Stdout(b"working\n".to_vec())),
+            "noise before the marker is dropped"
+        );
+        drop(stream);
+        let closed = tokio::time::timeout(Duration::from_secs(5), closed_rx).await.expect("in time");
+        assert_eq!(closed, Ok(true), "the terminal is closed when the client goes away");
     }
 }

@@ -1,6 +1,8 @@
 //! A container terminal: the byte pipe behind ACI's exec and attach websockets, and what opens one.
 
 mod aci;
+#[cfg(test)]
+pub mod memory;
 mod tls;
 mod websocket;
 
