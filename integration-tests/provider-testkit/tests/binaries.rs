@@ -120,3 +120,12 @@ async fn conformance_fails_against_a_backend_with_a_wrong_exit_code() {
     assert!(stdout.trim_end().ends_with("2 passed, 3 failed, 0 skipped"), "{stdout}");
     backend.kill().await.expect("backend stopped");
 }
+
+#[tokio::test]
+async fn the_cases_can_be_listed_without_a_backend() {
+    let (code, stdout) = conformance(&["--list"]).await;
+    assert_eq!(code, Some(0));
+    let names: Vec<&str> = stdout.lines().collect();
+    assert_eq!(names.len(), provider_testkit::conformance::cases().len());
+    assert!(names.contains(&"delete_is_idempotent") && names.contains(&"watch_snapshot_then_changes"));
+}
