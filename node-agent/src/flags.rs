@@ -11,7 +11,7 @@ use clap::Parser;
 #[derive(Debug, Clone, Parser)]
 #[command(name = "node-agent", version, about)]
 pub struct Flags {
-    /// Name of the Node object. Default: virtual-kubelet-<connector>-<os>-<region>.
+    /// Name of the Node object. Default: `virtual-kubelet-<connector>-<os>-<region>`.
     #[arg(long, env = "VK_NODE_NAME")]
     pub nodename: Option<String>,
 

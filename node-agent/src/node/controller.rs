@@ -101,7 +101,13 @@ impl NodeController {
     async fn poll(&self) -> BackendView {
         match self.backend.get_node_info().await {
             Ok(info) => BackendView::Reachable(Box::new(info)),
-            Err(error) => BackendView::Unreachable { error: error.to_string() },
+            Err(error) => BackendView::Unreachable {
+                unauthorized: matches!(
+                    error.code(),
+                    tonic::Code::Unauthenticated | tonic::Code::PermissionDenied
+                ),
+                error: error.to_string(),
+            },
         }
     }
 

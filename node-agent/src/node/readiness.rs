@@ -13,6 +13,8 @@ pub enum BackendView {
     Unreachable {
         /// Why, for the condition message.
         error: String,
+        /// The backend refused this agent's credentials (rather than being unreachable).
+        unauthorized: bool,
     },
     /// The last GetNodeInfo call succeeded.
     Reachable(Box<NodeInfo>),
@@ -37,7 +39,12 @@ pub fn readiness(view: &BackendView) -> Readiness {
             reason: "BackendNotContacted".to_owned(),
             message: "node-agent has not reached the provider backend yet".to_owned(),
         },
-        BackendView::Unreachable { error } => Readiness {
+        BackendView::Unreachable { error, unauthorized: true } => Readiness {
+            ready: false,
+            reason: "BackendUnauthorized".to_owned(),
+            message: format!("the provider backend refused this agent's credentials: {error}"),
+        },
+        BackendView::Unreachable { error, unauthorized: false } => Readiness {
             ready: false,
             reason: "BackendUnreachable".to_owned(),
             message: format!("the provider backend is unreachable: {error}"),
@@ -103,10 +110,13 @@ mod tests {
 
     #[test]
     fn an_unreachable_backend_makes_the_node_not_ready_and_says_why() {
-        let ready = readiness(&BackendView::Unreachable { error: "connection refused".into() });
+        let ready =
+            readiness(&BackendView::Unreachable { error: "connection refused".into(), unauthorized: false });
         assert!(!ready.ready);
         assert_eq!(ready.reason, "BackendUnreachable");
         assert!(ready.message.contains("connection refused"));
+        let refused = readiness(&BackendView::Unreachable { error: "bad token".into(), unauthorized: true });
+        assert_eq!((refused.ready, refused.reason.as_str()), (false, "BackendUnauthorized"));
         assert!(!readiness(&BackendView::Unknown).ready);
     }
 

@@ -6,5 +6,6 @@ mod lifecycle;
 mod node;
 mod pods;
 mod proxy;
+mod remote;
 mod restart;
 mod support;

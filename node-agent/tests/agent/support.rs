@@ -78,35 +78,10 @@ impl Harness {
     }
 
     fn config(&self) -> AgentConfig {
-        AgentConfig {
-            node: NodeConfig {
-                name: self.node_name.clone(),
-                os: "linux".into(),
-                internal_ip: "127.0.0.1".into(),
-                kubelet_port: 10250,
-                taint: Some(Taint {
-                    key: "virtual-kubelet.io/provider".into(),
-                    value: Some("azure".into()),
-                    effect: "NoSchedule".into(),
-                    time_added: None,
-                }),
-            },
-            intervals: NodeIntervals {
-                lease_renew: Duration::from_secs(2),
-                info_poll: Duration::from_secs(1),
-                ..NodeIntervals::default()
-            },
-            backend: BackendSettings {
-                endpoint: Endpoint::Unix(self.socket.clone()),
-                tls: None,
-                token: None,
-            },
-            cluster_id: None,
-            pod_sync_workers: 4,
-            bookmark_interval: Duration::from_secs(2),
-            remove_node_on_exit: true,
-            metrics_addr: None,
-        }
+        agent_config(
+            &self.node_name,
+            BackendSettings { endpoint: Endpoint::Unix(self.socket.clone()), tls: None, token: None },
+        )
     }
 
     /// Serves the backend (when it is not served yet) and opens the relay to it.
@@ -173,6 +148,35 @@ impl Harness {
         }
         let _ = self.plane.kubectl(&["delete", "namespace", &self.namespace, "--wait=false"]).await;
         Ok(())
+    }
+}
+
+/// An agent configuration for tests: short heartbeats, the default taint, node removal on exit.
+pub fn agent_config(node_name: &str, backend: BackendSettings) -> AgentConfig {
+    AgentConfig {
+        node: NodeConfig {
+            name: node_name.to_owned(),
+            os: "linux".into(),
+            internal_ip: "127.0.0.1".into(),
+            kubelet_port: 10250,
+            taint: Some(Taint {
+                key: "virtual-kubelet.io/provider".into(),
+                value: Some("azure".into()),
+                effect: "NoSchedule".into(),
+                time_added: None,
+            }),
+        },
+        intervals: NodeIntervals {
+            lease_renew: Duration::from_secs(2),
+            info_poll: Duration::from_secs(1),
+            ..NodeIntervals::default()
+        },
+        backend,
+        cluster_id: None,
+        pod_sync_workers: 4,
+        bookmark_interval: Duration::from_secs(2),
+        remove_node_on_exit: true,
+        metrics_addr: None,
     }
 }
 
