@@ -3,7 +3,12 @@
 
 pub mod arm;
 pub mod config;
+pub mod engine;
+pub mod grpc;
 pub mod model;
+pub mod pods;
+pub mod serve;
+pub mod startup;
 pub mod status;
 pub mod streams;
 pub mod translate;

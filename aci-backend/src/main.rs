@@ -1,6 +1,26 @@
-//! `aci-backend` entry point: wires the library together (serving lands with the gRPC module).
+//! `aci-backend` entry point: parses flags, sets up logging, runs the backend until Ctrl-C or SIGTERM.
 
-fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
-    anyhow::bail!("aci-backend cannot serve yet: the provider service is not wired in this build")
+use clap::Parser as _;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let flags = aci_backend::config::Flags::parse();
+    let shutdown = async {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    };
+    aci_backend::startup::run(flags, shutdown).await?;
+    Ok(())
 }

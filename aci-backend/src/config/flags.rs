@@ -88,6 +88,9 @@ pub struct Flags {
     /// Server key (PEM) for tcp:// listening.
     #[arg(long, env = "VK_ACI_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    /// CA (PEM) that signs callers' client certificates.
+    #[arg(long, env = "VK_ACI_CLIENT_CA")]
+    pub client_ca: Option<PathBuf>,
     /// Caller identities file (client certificate names and bearer tokens mapped to cluster ids).
     #[arg(long, env = "VK_ACI_CALLERS")]
     pub callers: Option<PathBuf>,

@@ -1,0 +1,141 @@
+//! Start-up: from flags to a serving backend. Every missing or unusable setting stops
+//! start-up with an error naming it; Azure being unreachable does not (node info says so).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::arm::layers::auth::TokenSource;
+use crate::arm::layers::budget::{Budget, BudgetConfig, Window};
+use crate::arm::layers::metrics::ArmMetrics;
+use crate::arm::stack::{StackParts, StackSettings, arm_service};
+use crate::arm::{ArmClient, ArmTarget};
+use crate::config::{Flags, NodeOs, credential, http_client};
+use crate::engine::{Engine, Pace};
+use crate::grpc::AciProvider;
+use crate::pods::PodService;
+use crate::serve::{Callers, TcpSecurity, serve};
+use crate::streams::terminal::{WsConnector, websocket_tls};
+use crate::translate::{ClusterDns, GroupOs, TranslateConfig};
+
+/// Why the backend could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A file named by a flag cannot be read.
+    #[error("reading {flag} {path}: {message}")]
+    File {
+        /// Flag.
+        flag: &'static str,
+        /// Path.
+        path: String,
+        /// Detail.
+        message: String,
+    },
+    /// The websocket TLS settings cannot be built.
+    #[error(transparent)]
+    WebSocketTls(#[from] crate::streams::terminal::TlsError),
+    /// The HTTP client cannot be built.
+    #[error(transparent)]
+    Http(#[from] crate::config::HttpClientError),
+    /// The credential cannot be built.
+    #[error(transparent)]
+    Credential(#[from] crate::config::CredentialError),
+    /// The callers file is unusable.
+    #[error(transparent)]
+    Callers(#[from] crate::serve::CallersError),
+    /// Serving failed.
+    #[error(transparent)]
+    Serve(#[from] crate::serve::ServeError),
+}
+
+fn read(flag: &'static str, path: &std::path::Path) -> Result<Vec<u8>, StartError> {
+    std::fs::read(path).map_err(|e| StartError::File {
+        flag,
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+fn windows(per_5min: usize, per_hour: usize) -> Vec<Window> {
+    vec![
+        Window { limit: per_5min, period: Duration::from_secs(300) },
+        Window { limit: per_hour, period: Duration::from_secs(3600) },
+    ]
+}
+
+/// The pieces a running backend is made of.
+pub struct Backend {
+    /// The provider service.
+    pub provider: AciProvider,
+    /// The status engine (run it with [`Engine::run`]).
+    pub engine: Arc<Engine>,
+    /// ARM attempt counters.
+    pub metrics: Arc<ArmMetrics>,
+}
+
+/// Builds the backend from flags (no network traffic yet).
+pub fn build(flags: &Flags, pace: Pace) -> Result<Backend, StartError> {
+    let ca = flags.ca_file.as_deref().map(|p| read("--ca-file", p)).transpose()?;
+    let http = http_client(ca.as_deref())?;
+    let cred = credential(flags, &http)?;
+    let scope = format!("{}/.default", flags.arm_endpoint.as_str().trim_end_matches('/'));
+    let metrics = Arc::new(ArmMetrics::default());
+    let budget = BudgetConfig {
+        creates: windows(flags.creates_per_5min, flags.creates_per_hour),
+        deletes: windows(flags.deletes_per_5min, flags.deletes_per_hour),
+        ..BudgetConfig::default()
+    };
+    let parts = StackParts {
+        http,
+        tokens: Arc::new(TokenSource::new(cred, scope, Duration::from_secs(300))),
+        budget: Arc::new(Budget::new(&budget)),
+        metrics: metrics.clone(),
+    };
+    let target = ArmTarget {
+        endpoint: flags.arm_endpoint.clone(),
+        subscription_id: flags.subscription_id.clone(),
+        resource_group: flags.resource_group.clone(),
+        location: flags.region.clone(),
+    };
+    let arm = ArmClient::new(target, arm_service(&StackSettings::default(), parts));
+    let engine = Engine::new(arm, pace);
+    let os = match flags.node_os {
+        NodeOs::Linux => GroupOs::Linux,
+        NodeOs::Windows => GroupOs::Windows,
+    };
+    let mut base = TranslateConfig::new("", "", flags.region.clone());
+    base.node_os = os;
+    base.subnet_ids = flags.subnet_ids.clone();
+    base.cluster_dns = flags
+        .cluster_dns
+        .clone()
+        .map(|nameserver| ClusterDns { nameserver, cluster_domain: flags.cluster_domain.clone() });
+    let connector = WsConnector::new(websocket_tls(ca.as_deref())?);
+    let provider = AciProvider::new(PodService::new(engine.clone(), base), os, connector);
+    Ok(Backend { provider, engine, metrics })
+}
+
+/// Runs the backend until `shutdown` completes.
+pub async fn run(
+    flags: Flags,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let tcp = match (&flags.listen, &flags.tls_cert, &flags.tls_key, &flags.callers) {
+        (vk_proto::Endpoint::Tcp(_), Some(cert), Some(key), Some(callers)) => Some(TcpSecurity {
+            cert_pem: read("--tls-cert", cert)?,
+            key_pem: read("--tls-key", key)?,
+            client_ca_pem: flags.client_ca.as_deref().map(|p| read("--client-ca", p)).transpose()?,
+            callers: Callers::load(callers)?,
+        }),
+        _ => None,
+    };
+    let backend = build(&flags, Pace::default())?;
+    if let Err(e) = backend.engine.sync_once().await {
+        tracing::warn!(error = %e, "the first look at Azure failed; serving anyway and retrying");
+    }
+    let engine = tokio::spawn(backend.engine.clone().run());
+    tracing::info!(listen = %flags.listen, "serving the provider API");
+    let served = serve(&flags.listen, backend.provider, tcp, shutdown).await;
+    engine.abort();
+    Ok(served?)
+}

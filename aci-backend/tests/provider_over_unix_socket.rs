@@ -1,0 +1,277 @@
+//! The provider service over a temp-dir Unix socket against the ACI emulator: create (twice),
+//! get, list, watch until Running, scope isolation, refusal, and delete (twice).
+
+use std::time::Duration;
+
+use aci_backend::config::Flags;
+use aci_backend::engine::Pace;
+use aci_backend::serve::serve;
+use aci_backend::startup::build;
+use clap::Parser as _;
+use futures::StreamExt as _;
+use tonic::Code;
+use vk_proto::v1::provider_client::ProviderClient;
+use vk_proto::v1::{self, watch_pods_response::Event};
+use vk_proto::{Endpoint, Scope, scope::ScopeInterceptor};
+
+type Client = ProviderClient<
+    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, ScopeInterceptor>,
+>;
+
+fn flags(emulator: &aci_emulator::EmulatorHandle, socket: &std::path::Path, ca: &std::path::Path) -> Flags {
+    let base = emulator.base_url().trim_end_matches('/').to_string();
+    Flags::try_parse_from([
+        "aci-backend".to_string(),
+        format!("--listen=unix://{}", socket.display()),
+        "--subscription-id=00000000-0000-0000-0000-000000000001".into(),
+        "--resource-group=vk-test".into(),
+        "--region=westeurope".into(),
+        format!("--arm-endpoint={base}"),
+        format!("--authority-host={base}"),
+        format!("--ca-file={}", ca.display()),
+        "--credential=client-secret".into(),
+        "--tenant-id=00000000-0000-0000-0000-00000000000a".into(),
+        "--client-id=backend".into(),
+        "--client-secret=emulator-secret".into(),
+    ])
+    .expect("flags")
+}
+
+async fn client(endpoint: &Endpoint, cluster: &str) -> Client {
+    let channel = endpoint.channel(None).expect("channel");
+    let interceptor = ScopeInterceptor::new(&Scope::new(cluster, "vk-node")).expect("scope");
+    ProviderClient::with_interceptor(channel, interceptor)
+}
+
+fn pod(uid: &str, image: &str) -> v1::Pod {
+    v1::Pod {
+        meta: Some(v1::PodMeta {
+            uid: uid.into(),
+            namespace: "default".into(),
+            name: format!("pod-{uid}"),
+            ..Default::default()
+        }),
+        spec: Some(v1::PodSpec {
+            containers: vec![v1::Container {
+                name: "main".into(),
+                image: image.into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        spec_hash: format!("hash-{uid}"),
+    }
+}
+
+struct Served {
+    emulator: aci_emulator::EmulatorHandle,
+    listen: Endpoint,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<Result<(), aci_backend::serve::ServeError>>,
+    engine: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+async fn served(runtime: aci_emulator::Runtime) -> Served {
+    let config = aci_emulator::Config { tls: true, runtime, ..aci_emulator::Config::fast() };
+    let emulator = aci_emulator::Emulator::start(config).await.expect("emulator starts");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, emulator.ca_pem().expect("tls emulator has a CA")).expect("write CA");
+    let socket = dir.path().join("provider.sock");
+    let flags = flags(&emulator, &socket, &ca);
+    let pace = Pace {
+        unsettled: Duration::from_millis(100),
+        settled: Duration::from_secs(1),
+        list: Duration::from_millis(300),
+    };
+    let backend = build(&flags, pace).expect("backend builds");
+    let engine = tokio::spawn(backend.engine.clone().run());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let endpoint = flags.listen.clone();
+    let server = tokio::spawn(async move {
+        serve(&endpoint, backend.provider, None, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    for _ in 0..100 {
+        if socket.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Served { emulator, listen: flags.listen, stop, server, engine, _dir: dir }
+}
+
+impl Served {
+    async fn shut(self) {
+        let _ = self.stop.send(());
+        self.server.await.expect("server joins").expect("server ends cleanly");
+        self.engine.abort();
+        self.emulator.shutdown().await;
+    }
+}
+
+async fn wait_running(client: &mut Client, uid: &str) {
+    for _ in 0..200 {
+        let state =
+            client.get_pod(v1::GetPodRequest { uid: uid.into() }).await.expect("get").into_inner().state;
+        if state.and_then(|s| s.status).is_some_and(|s| s.phase == v1::PodPhase::Running as i32) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("pod {uid} never ran");
+}
+
+#[tokio::test]
+async fn every_pod_rpc_works_over_a_unix_socket() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    let world = served(aci_emulator::Runtime::Simulate).await;
+    let mut a = client(&world.listen, "cluster-a").await;
+    let mut b = client(&world.listen, "cluster-b").await;
+    let mut watch = a
+        .watch_pods(v1::WatchPodsRequest { bookmark_interval_seconds: 1 })
+        .await
+        .expect("watch")
+        .into_inner();
+    let first = watch.next().await.expect("a message").expect("ok");
+    assert!(matches!(first.event, Some(Event::SnapshotComplete(v1::SnapshotComplete { pod_count: 0 }))));
+
+    let created = a
+        .create_pod(v1::CreatePodRequest { pod: Some(pod("u1", "nginx")) })
+        .await
+        .expect("create")
+        .into_inner();
+    assert!(!created.already_existed);
+    let again = a
+        .create_pod(v1::CreatePodRequest { pod: Some(pod("u1", "nginx")) })
+        .await
+        .expect("create again")
+        .into_inner();
+    assert!(again.already_existed, "a second create of the same UID changes nothing");
+
+    let mut running = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !running && tokio::time::Instant::now() < deadline {
+        let Ok(Some(Ok(message))) = tokio::time::timeout(Duration::from_secs(5), watch.next()).await else {
+            break;
+        };
+        if let Some(Event::Changed(state)) = message.event {
+            running = state.status.is_some_and(|s| s.phase == v1::PodPhase::Running as i32);
+        }
+    }
+    assert!(running, "WatchPods reports the pod Running");
+
+    let got = a.get_pod(v1::GetPodRequest { uid: "u1".into() }).await.expect("get").into_inner();
+    assert_eq!(got.state.and_then(|s| s.pod).map(|p| p.spec_hash), Some("hash-u1".to_string()));
+    let listed = a.list_pods(v1::ListPodsRequest::default()).await.expect("list").into_inner();
+    assert_eq!(listed.pods.len(), 1);
+
+    let other =
+        b.get_pod(v1::GetPodRequest { uid: "u1".into() }).await.expect_err("another cluster sees nothing");
+    assert_eq!(other.code(), Code::NotFound);
+    assert!(b.list_pods(v1::ListPodsRequest::default()).await.expect("list b").into_inner().pods.is_empty());
+    let not_found = b
+        .delete_pod(v1::DeletePodRequest { uid: "u1".into(), grace_period_seconds: None })
+        .await
+        .expect("delete b");
+    assert!(!not_found.into_inner().found, "another cluster cannot delete it");
+
+    let mut bad = pod("u2", "nginx");
+    bad.spec.as_mut().expect("spec").host_network = true;
+    bad.spec.as_mut().expect("spec").volumes = vec![v1::Volume {
+        name: "h".into(),
+        source: Some(v1::volume::Source::Unsupported(v1::UnsupportedVolume {
+            kind: "hostPath".into(),
+            detail: "/".into(),
+        })),
+    }];
+    let refused = a.create_pod(v1::CreatePodRequest { pod: Some(bad) }).await.expect_err("refused");
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(
+        refused.message().contains("spec.hostNetwork")
+            && refused.message().contains("spec.volumes[0].hostPath")
+    );
+
+    let deleted = a
+        .delete_pod(v1::DeletePodRequest { uid: "u1".into(), grace_period_seconds: Some(0) })
+        .await
+        .expect("delete");
+    assert!(deleted.into_inner().found);
+    let again = a
+        .delete_pod(v1::DeletePodRequest { uid: "u1".into(), grace_period_seconds: None })
+        .await
+        .expect("delete again");
+    assert!(!again.into_inner().found, "deleting an unknown UID succeeds");
+
+    drop((watch, a, b));
+    world.shut().await;
+}
+
+#[tokio::test]
+async fn exec_and_logs_work_over_the_provider_api() {
+    let world = served(aci_emulator::Runtime::Process).await;
+    let mut a = client(&world.listen, "cluster-a").await;
+    let mut p = pod("u-exec", "busybox");
+    p.spec.as_mut().expect("spec").containers[0].command =
+        vec!["sh".into(), "-c".into(), "echo hello from main; sleep 60".into()];
+    a.create_pod(v1::CreatePodRequest { pod: Some(p) }).await.expect("create");
+    wait_running(&mut a, "u-exec").await;
+
+    let start = v1::ExecStart {
+        pod_uid: "u-exec".into(),
+        container: "main".into(),
+        command: vec!["sh".into(), "-c".into(), r#"echo "it's \"quoted\" with  two spaces"; exit 3"#.into()],
+        tty: false,
+        stdin: false,
+        stdout: true,
+        stderr: true,
+        terminal_size: None,
+    };
+    let frames =
+        futures::stream::iter(vec![v1::ExecRequest { frame: Some(v1::exec_request::Frame::Start(start)) }]);
+    let mut session = a.exec(frames).await.expect("exec starts").into_inner();
+    let mut output = Vec::new();
+    let mut exit = None;
+    while let Some(frame) =
+        tokio::time::timeout(Duration::from_secs(20), session.next()).await.expect("in time")
+    {
+        match frame.expect("frame").frame {
+            Some(v1::exec_response::Frame::Stdout(b)) | Some(v1::exec_response::Frame::Stderr(b)) => {
+                output.extend(b)
+            }
+            Some(v1::exec_response::Frame::Exit(e)) => exit = e.outcome,
+            _ => {}
+        }
+    }
+    assert_eq!(
+        exit,
+        Some(v1::exec_exit::Outcome::ExitCode(3)),
+        "output: {}",
+        String::from_utf8_lossy(&output)
+    );
+    assert!(
+        String::from_utf8_lossy(&output).contains(r#"it's "quoted" with  two spaces"#),
+        "{}",
+        String::from_utf8_lossy(&output)
+    );
+
+    let req =
+        v1::ContainerLogsRequest { pod_uid: "u-exec".into(), container: "main".into(), ..Default::default() };
+    let mut logs = a.get_container_logs(req).await.expect("logs").into_inner();
+    let mut text = Vec::new();
+    while let Some(chunk) = logs.next().await {
+        text.extend(chunk.expect("chunk").data);
+    }
+    assert!(String::from_utf8_lossy(&text).contains("hello from main"), "{}", String::from_utf8_lossy(&text));
+    let missing =
+        v1::ContainerLogsRequest { pod_uid: "u-exec".into(), container: "nope".into(), ..Default::default() };
+    assert_eq!(a.get_container_logs(missing).await.expect_err("unknown container").code(), Code::NotFound);
+    drop(a);
+    world.shut().await;
+}
