@@ -10,9 +10,11 @@ pub mod stats;
 pub mod tls;
 pub mod upgrade;
 
-pub use serve::{serve_connection, serve_tls};
+pub use serve::{ServeError, ServerSettings, run, serve_connection, serve_tls};
 pub use service::{KubeletApi, PodDirectory};
 pub use tls::{ServingCertificate, server_config};
 
 #[cfg(test)]
 mod service_tests;
+#[cfg(test)]
+mod tls_tests;

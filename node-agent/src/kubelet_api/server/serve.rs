@@ -1,6 +1,8 @@
 //! Accepting connections: TLS handshake, the client certificate's user, HTTP/1.1 with
 //! upgrades.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +16,49 @@ use tokio_util::sync::CancellationToken;
 use super::auth::{User, user_from_certificate};
 use super::provider::ProviderChannel;
 use super::service::KubeletApi;
+use super::tls::{ServingCertificate, TlsError, server_config};
+
+/// Where and how to serve the kubelet API.
+#[derive(Clone, Debug)]
+pub struct ServerSettings {
+    /// Listen address (`--kubelet-port`, default 10250).
+    pub address: SocketAddr,
+    /// Serving certificate.
+    pub serving: ServingCertificate,
+    /// CA that signs the apiserver's kubelet client certificate (`--client-ca-file`).
+    pub client_ca: Option<PathBuf>,
+}
+
+/// Why the kubelet API could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The TLS configuration failed.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The port could not be bound.
+    #[error("binding the kubelet API to {address}: {source}")]
+    Bind {
+        /// The address.
+        address: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Binds `settings.address` and serves until `shutdown`.
+pub async fn run<T: ProviderChannel>(
+    settings: &ServerSettings,
+    api: Arc<KubeletApi<T>>,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError> {
+    let tls = server_config(&settings.serving, settings.client_ca.as_deref())?;
+    let listener = TcpListener::bind(settings.address)
+        .await
+        .map_err(|source| ServeError::Bind { address: settings.address, source })?;
+    tracing::info!(address = %settings.address, "kubelet API listening");
+    serve_tls(listener, tls, api, shutdown).await;
+    Ok(())
+}
 
 /// How long a client has to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
