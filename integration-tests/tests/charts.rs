@@ -8,8 +8,13 @@
 #[path = "../charts-test/support.rs"]
 mod support;
 
+#[path = "../charts-test/agent_flow.rs"]
+mod agent_flow;
+
+use agent_flow::{PARTS, forget_node, grants, remove_rules, run_flow, start_agent};
 use anyhow::{Context, Result, ensure};
 use base64::Engine as _;
+use integration_tests::control_plane::unique_name;
 use serde_json::{Value, json};
 use support::{Release, args, container, container_names, install_error, lint};
 
@@ -429,4 +434,76 @@ async fn a_shared_backend_without_tls_or_callers_is_refused() -> Result<()> {
         ensure!(error.contains(reason), "expected {reason:?} in: {error}");
     }
     Ok(())
+}
+
+/// A Linux connector whose node name is unique to this run. The kubelet client CA is left
+/// out: node-agent has no `--client-ca-file` yet (its kubelet API is not served yet).
+fn flow_values() -> Value {
+    let mut values = sidecar("Linux");
+    values["connectorName"] = json!(unique_name("rbac"));
+    values["location"] = json!("local");
+    values["kubelet"] = json!({ "clientCaFile": "" });
+    values
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_agent_runs_the_whole_flow_with_only_the_charts_service_account() -> Result<()> {
+    let release = Release::install("virtual-kubelet-aci", &flow_values()).await?;
+    let run = start_agent(&release).await?;
+    let (passed, failed) = run_flow(&release, &run, None).await?;
+    ensure!(failed.is_none(), "{failed:?} failed after {passed:?}; agent log:\n{}", run.log_tail());
+    ensure!(passed == PARTS);
+    let node = run.node.clone();
+    drop(run);
+    forget_node(&release, &node).await?;
+    release.remove().await
+}
+
+/// Installs, removes the rules `unwanted` picks from the agent's `kind`, runs the flow and expects
+/// it to break exactly at `part`.
+async fn without_rule(kind: &str, unwanted: impl Fn(&Value) -> bool, part: &str) -> Result<()> {
+    let release = Release::install("virtual-kubelet-aci", &flow_values()).await?;
+    let role = release.one(kind, "-node-agent")?;
+    let name = role["metadata"]["name"].as_str().context("role name")?.to_string();
+    let namespace = role["metadata"]["namespace"].as_str().map(str::to_owned);
+    remove_rules(&release, kind, &name, namespace.as_deref(), unwanted).await?;
+    let run = start_agent(&release).await?;
+    let (passed, failed) = run_flow(&release, &run, Some(part)).await?;
+    ensure!(
+        failed == Some(part),
+        "expected {part} to fail, got {failed:?} after {passed:?}\n{}",
+        run.log_tail()
+    );
+    // It failed for the missing permission, not for slowness.
+    let log = run.log().to_lowercase();
+    ensure!(log.contains("forbidden"), "no permission error in the agent log:\n{}", run.log_tail());
+    let node = run.node.clone();
+    drop(run);
+    forget_node(&release, &node).await?;
+    release.remove().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_creating_nodes_the_agent_cannot_register() -> Result<()> {
+    without_rule("ClusterRole", |r| grants(r, "create", "nodes"), "registration").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_creating_leases_the_node_has_no_heartbeat() -> Result<()> {
+    without_rule("Role", |r| grants(r, "create", "leases"), "lease").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_patching_pod_status_no_pod_is_seen_running() -> Result<()> {
+    without_rule("ClusterRole", |r| grants(r, "patch", "pods/status"), "pod start").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_reading_config_maps_a_pod_referencing_one_never_starts() -> Result<()> {
+    without_rule("ClusterRole", |r| grants(r, "get", "configmaps"), "pod start").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_token_requests_a_pod_with_a_projected_token_never_starts() -> Result<()> {
+    without_rule("ClusterRole", |r| grants(r, "create", "serviceaccounts/token"), "pod start").await
 }
