@@ -5,5 +5,5 @@
 mod client;
 mod connect;
 
-pub use client::{Backend, BackendError};
-pub use connect::{BackendSettings, ConnectError, TlsFiles};
+pub use client::{Backend, BackendError, RawClient};
+pub use connect::{BackendSettings, CallInterceptor, ConnectError, TlsFiles};

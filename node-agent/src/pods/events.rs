@@ -180,6 +180,25 @@ mod tests {
         assert!(event_name("web", "u1", "k").starts_with("web."));
     }
 
+    #[tokio::test]
+    async fn a_provider_event_is_written_again_only_when_it_recurs() {
+        crate::app::install_crypto_provider();
+        let config = kube::Config::new("http://127.0.0.1:9".parse().expect("valid url"));
+        let recorder = EventRecorder::new(Client::try_from(config).expect("client"), "vk".into());
+        let mut event =
+            EventRecord::provider(&ProviderEvent { key: "k".into(), count: 1, ..ProviderEvent::default() });
+        assert!(recorder.is_new("u", &event));
+        assert!(!recorder.is_new("u", &event), "the same occurrence");
+        event.count = 2;
+        assert!(recorder.is_new("u", &event), "it happened again");
+        assert!(recorder.is_new("other-pod", &event));
+        let failure = EventRecord::agent("Failed", "Error: x", true);
+        assert!(recorder.is_new("u", &failure));
+        assert!(!recorder.is_new("u", &failure), "agent failures are recorded once");
+        recorder.forget("u");
+        assert!(recorder.is_new("u", &failure));
+    }
+
     #[test]
     fn provider_events_keep_their_type_count_and_container() {
         let record = EventRecord::provider(&ProviderEvent {

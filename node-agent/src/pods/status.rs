@@ -77,15 +77,26 @@ fn container_status(status: &ContainerStatus) -> KubeContainerStatus {
     }
 }
 
-/// Keeps the conditions the agent does not own (PodScheduled), then adds `ours`.
-fn merge_conditions(existing: Option<&KubeStatus>, ours: Vec<KubeCondition>) -> Vec<KubeCondition> {
-    let mut conditions: Vec<KubeCondition> = existing
-        .and_then(|s| s.conditions.clone())
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|c| !ours.iter().any(|o| o.type_ == c.type_))
-        .filter(|c| c.type_ == "PodScheduled")
-        .collect();
+/// PodScheduled as the API has it, or True since the pod's creation (a pod bound by
+/// `nodeName` never met the scheduler; the kubelet reports it scheduled all the same).
+fn pod_scheduled(pod: &Pod) -> KubeCondition {
+    let existing = pod.status.as_ref().and_then(|s| s.conditions.as_ref());
+    existing.and_then(|c| c.iter().find(|c| c.type_ == "PodScheduled")).cloned().unwrap_or_else(|| {
+        KubeCondition {
+            type_: "PodScheduled".to_owned(),
+            status: "True".to_owned(),
+            last_transition_time: pod.metadata.creation_timestamp.clone(),
+            ..KubeCondition::default()
+        }
+    })
+}
+
+/// PodScheduled first, then `ours` (PodScheduled among `ours` wins).
+fn merge_conditions(pod: &Pod, ours: Vec<KubeCondition>) -> Vec<KubeCondition> {
+    let mut conditions = Vec::with_capacity(ours.len() + 1);
+    if !ours.iter().any(|o| o.type_ == "PodScheduled") {
+        conditions.push(pod_scheduled(pod));
+    }
     conditions.extend(ours);
     conditions
 }
@@ -115,7 +126,7 @@ pub fn from_backend(pod: &Pod, backend: &PodState, host_ip: &str) -> KubeStatus 
         phase: Some(phase(status.phase).to_owned()),
         reason: text(&status.reason),
         message: text(&status.message),
-        conditions: Some(merge_conditions(existing, conditions)),
+        conditions: Some(merge_conditions(pod, conditions)),
         init_container_statuses: Some(status.init_container_statuses.iter().map(container_status).collect()),
         container_statuses: Some(status.container_statuses.iter().map(container_status).collect()),
         pod_ip: text(&status.pod_ip),
@@ -158,7 +169,7 @@ pub fn waiting(pod: &Pod, reason: &str, message: &str, host_ip: &str) -> KubeSta
     };
     KubeStatus {
         phase: Some("Pending".to_owned()),
-        conditions: Some(merge_conditions(existing, vec![condition("ContainersReady"), condition("Ready")])),
+        conditions: Some(merge_conditions(pod, vec![condition("ContainersReady"), condition("Ready")])),
         init_container_statuses: Some(
             spec.and_then(|s| s.init_containers.as_ref())
                 .into_iter()
@@ -305,6 +316,15 @@ mod tests {
         stored.status = Some(read_back);
         assert!(!differs(stored.status.as_ref(), &from_backend(&stored, &running(), "10.0.0.4")));
         assert!(differs(pod().status.as_ref(), &desired));
+    }
+
+    #[test]
+    fn a_pod_bound_without_the_scheduler_is_reported_scheduled() {
+        let mut bound = pod();
+        bound.status = None;
+        let status = from_backend(&bound, &running(), "10.0.0.4");
+        let scheduled = status.conditions.unwrap_or_default().into_iter().find(|c| c.type_ == "PodScheduled");
+        assert_eq!(scheduled.map(|c| c.status).as_deref(), Some("True"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! harness) and the in-memory reference backend over a Unix socket. All tests share one
 //! control plane; each has its own namespace, node and backend.
 
+mod binary;
 mod lifecycle;
 mod node;
 mod pods;
