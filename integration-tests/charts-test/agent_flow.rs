@@ -21,6 +21,14 @@ const FAILING_PART_WATCH: Duration = Duration::from_secs(20);
 /// The named parts of the flow, in order.
 pub const PARTS: [&str; 5] = ["registration", "lease", "readiness", "pod start", "pod deletion"];
 
+/// Where cargo puts debug binaries.
+fn target_debug() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"))
+        .join("debug")
+}
+
 /// Builds (if needed, once per test process) and locates the binaries the flow runs.
 async fn binaries() -> Result<(PathBuf, PathBuf)> {
     static BUILT: tokio::sync::OnceCell<(PathBuf, PathBuf)> = tokio::sync::OnceCell::const_new();
@@ -32,17 +40,14 @@ async fn build() -> Result<(PathBuf, PathBuf)> {
     let status = tokio::process::Command::new(cargo)
         .current_dir(repo_root())
         .args(["build", "-p", "node-agent", "--bin", "node-agent", "-p", "provider-testkit"])
-        .args(["--bin", "reference-backend"])
+        .args(["--bin", "reference-backend", "--bin", "vkctl"])
         .status()
         .await
-        .context("running cargo build for node-agent and reference-backend")?;
+        .context("running cargo build for node-agent, reference-backend and vkctl")?;
     if !status.success() {
-        bail!("building node-agent and reference-backend failed ({status})");
+        bail!("building node-agent, reference-backend and vkctl failed ({status})");
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target"))
-        .join("debug");
+    let target = target_debug();
     Ok((target.join("node-agent"), target.join("reference-backend")))
 }
 
@@ -102,14 +107,39 @@ pub fn grants(rule: &Value, verb: &str, resource: &str) -> bool {
 /// The running agent and backend; both are killed when this is dropped.
 pub struct AgentRun {
     _backend: tokio::process::Child,
-    _agent: tokio::process::Child,
+    agent: tokio::process::Child,
     _dir: tempfile::TempDir,
     log: PathBuf,
     /// The node the agent serves.
     pub node: String,
+    /// The backend's socket.
+    pub socket: PathBuf,
 }
 
 impl AgentRun {
+    /// Stops the agent as its pod's termination would; the backend keeps running.
+    pub async fn stop_agent(&mut self) -> Result<()> {
+        self.agent.start_kill()?;
+        self.agent.wait().await?;
+        Ok(())
+    }
+
+    /// The pods (container groups) the backend holds for this node in `cluster_id`.
+    pub async fn backend_pods(&self, cluster_id: &str) -> Result<usize> {
+        let output = tokio::process::Command::new(target_debug().join("vkctl"))
+            .arg("--backend")
+            .arg(format!("unix://{}", self.socket.display()))
+            .args(["--cluster-id", cluster_id, "--node-name", &self.node, "-o", "json", "list"])
+            .output()
+            .await
+            .context("running vkctl")?;
+        if !output.status.success() {
+            bail!("vkctl list failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        let pods: Value = serde_json::from_slice(&output.stdout)?;
+        Ok(pods.as_array().map_or(0, Vec::len))
+    }
+
     /// The agent's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -133,18 +163,10 @@ async fn wait_for_socket(path: &Path) -> Result<()> {
     bail!("the reference backend did not create {}", path.display())
 }
 
-/// Starts the release's Linux node-agent as the chart renders it, with the chart's
-/// ServiceAccount token as its only credential, and a reference backend on its socket.
-pub async fn start_agent(release: &Release) -> Result<AgentRun> {
-    let (agent_bin, backend_bin) = binaries().await?;
-    let deployment = release.one("Deployment", "-linux")?;
-    let account = deployment["spec"]["template"]["spec"]["serviceAccountName"]
-        .as_str()
-        .context("serviceAccountName")?
-        .to_string();
-    let token = service_account_token(release, &account).await?;
-    let dir = tempfile::tempdir()?;
-    let kubeconfig = dir.path().join("kubeconfig");
+/// Writes a kubeconfig at `path` whose only credential is the token of the release's
+/// ServiceAccount `account`.
+pub async fn write_kubeconfig(release: &Release, account: &str, path: &Path) -> Result<()> {
+    let token = service_account_token(release, account).await?;
     let ca = base64::engine::general_purpose::STANDARD.encode(release.plane.cluster_ca_pem());
     let config = json!({
         "apiVersion": "v1", "kind": "Config",
@@ -153,7 +175,22 @@ pub async fn start_agent(release: &Release) -> Result<AgentRun> {
         "contexts": [{ "name": "c", "context": { "cluster": "c", "user": "sa" } }],
         "current-context": "c",
     });
-    std::fs::write(&kubeconfig, config.to_string())?;
+    std::fs::write(path, config.to_string())?;
+    Ok(())
+}
+
+/// Starts the release's node-agent for `os` as the chart renders it, with the chart's
+/// ServiceAccount token as its only credential, and a reference backend on its socket.
+pub async fn start_agent(release: &Release, os: &str) -> Result<AgentRun> {
+    let (agent_bin, backend_bin) = binaries().await?;
+    let deployment = release.one("Deployment", &format!("-{os}"))?;
+    let account = deployment["spec"]["template"]["spec"]["serviceAccountName"]
+        .as_str()
+        .context("serviceAccountName")?
+        .to_string();
+    let dir = tempfile::tempdir()?;
+    let kubeconfig = dir.path().join("kubeconfig");
+    write_kubeconfig(release, &account, &kubeconfig).await?;
     let socket = dir.path().join("provider.sock");
     let backend = tokio::process::Command::new(backend_bin)
         .arg("--listen")
@@ -198,7 +235,7 @@ pub async fn start_agent(release: &Release) -> Result<AgentRun> {
         .kill_on_drop(true)
         .spawn()
         .context("starting node-agent")?;
-    Ok(AgentRun { _backend: backend, _agent: agent, _dir: dir, log, node })
+    Ok(AgentRun { _backend: backend, agent, _dir: dir, log, node, socket })
 }
 
 async fn kubectl_json(release: &Release, args: &[&str]) -> Option<Value> {
@@ -219,6 +256,31 @@ where
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     false
+}
+
+/// Whether `node` turns Ready within `timeout`.
+pub async fn node_ready(release: &Release, node: &str, timeout: Duration) -> bool {
+    part(timeout, || async {
+        kubectl_json(release, &["get", "node", node, "-o", "json"]).await.is_some_and(|n| {
+            n["status"]["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        })
+    })
+    .await
+}
+
+/// Whether the release namespace's pod `name` runs within `timeout`.
+pub async fn pod_running(release: &Release, name: &str, timeout: Duration) -> bool {
+    let ns = release.namespace.as_str();
+    part(timeout, || async {
+        kubectl_json(release, &["get", "pod", name, "-n", ns, "-o", "json"])
+            .await
+            .is_some_and(|p| p["status"]["phase"] == "Running")
+    })
+    .await
 }
 
 /// Runs the flow; returns the parts that passed and the first that failed, if any. The part
@@ -250,26 +312,10 @@ pub async fn run_flow(
                 })
                 .await
             }
-            "readiness" => {
-                part(timeout, || async {
-                    kubectl_json(release, &["get", "node", node, "-o", "json"]).await.is_some_and(|n| {
-                        n["status"]["conditions"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                    })
-                })
-                .await
-            }
+            "readiness" => node_ready(release, node, timeout).await,
             "pod start" => {
                 create_pod(release, node).await?;
-                part(timeout, || async {
-                    kubectl_json(release, &["get", "pod", "app", "-n", ns, "-o", "json"])
-                        .await
-                        .is_some_and(|p| p["status"]["phase"] == "Running")
-                })
-                .await
+                pod_running(release, "app", timeout).await
             }
             _ => {
                 release.plane.kubectl(&["delete", "pod", "app", "-n", ns, "--wait=false"]).await?;
@@ -325,5 +371,22 @@ pub async fn forget_node(release: &Release, node: &str) -> Result<()> {
         .plane
         .kubectl(&["delete", "lease", node, "-n", "kube-node-lease", "--ignore-not-found", "--wait=false"])
         .await?;
+    Ok(())
+}
+
+/// A plain pod `name` bound to `node`.
+pub async fn create_plain_pod(release: &Release, name: &str, node: &str) -> Result<()> {
+    let pod = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": { "name": name, "namespace": release.namespace },
+        "spec": {
+            "nodeName": node,
+            "tolerations": [{ "key": "virtual-kubelet.io/provider", "operator": "Exists" }],
+            "containers": [{ "name": "app", "image": "busybox", "command": ["sleep", "3600"] }],
+        },
+    });
+    let file = tempfile::Builder::new().suffix(".json").tempfile()?;
+    std::fs::write(file.path(), pod.to_string())?;
+    release.plane.kubectl(&["create", "-f", &file.path().display().to_string()]).await?;
     Ok(())
 }
