@@ -80,8 +80,23 @@ impl Provider for ScriptedProvider {
                 request.tail_lines, request.follow, request.timestamps
             ),
         ];
-        let chunks = lines.map(|line| Ok(pb::ContainerLogsChunk { data: line.into_bytes() }));
-        Ok(Response::new(Box::pin(futures::stream::iter(chunks))))
+        let chunks =
+            futures::stream::iter(lines.map(|line| Ok(pb::ContainerLogsChunk { data: line.into_bytes() })));
+        if request.follow {
+            // Following: the stream stays open until the caller goes away, which is reported.
+            let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
+            let ended = self.ended.clone();
+            tokio::spawn(async move {
+                let _ = closed_rx.await;
+                let _ = ended.send("logs follow cancelled").await;
+            });
+            let stream = chunks.chain(futures::stream::pending()).map(move |item| {
+                let _alive = &closed_tx;
+                item
+            });
+            return Ok(Response::new(Box::pin(stream)));
+        }
+        Ok(Response::new(Box::pin(chunks)))
     }
     type ExecStream = BoxStream<ExecResponse>;
     async fn exec(

@@ -31,6 +31,13 @@ pub trait PodDirectory: Send + Sync + 'static {
     fn pods(&self) -> Vec<Pod>;
 }
 
+/// A reflector store of the node's pods (a watch on `spec.nodeName`) is a directory.
+impl PodDirectory for kube::runtime::reflector::Store<Pod> {
+    fn pods(&self) -> Vec<Pod> {
+        self.state().iter().map(|pod| Pod::clone(pod)).collect()
+    }
+}
+
 /// The kubelet API of one node.
 pub struct KubeletApi<T> {
     /// The node's name (authorization attributes, stats).

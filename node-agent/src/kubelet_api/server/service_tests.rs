@@ -148,9 +148,9 @@ async fn container_logs_pass_options_and_map_errors() {
     let served = serve_provider().await;
     let api = api(&served).await;
     let (status, body) =
-        get(api.clone(), apiserver(), "/containerLogs/default/p/app?tailLines=0&follow=true", None).await;
+        get(api.clone(), apiserver(), "/containerLogs/default/p/app?tailLines=0&timestamps=true", None).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, "pod u1 container app\ntail Some(0) follow true timestamps false\n");
+    assert_eq!(body, "pod u1 container app\ntail Some(0) follow false timestamps true\n");
     assert_eq!(
         get(api.clone(), apiserver(), "/containerLogs/default/p/app?tailLines=-1", None).await.0,
         StatusCode::BAD_REQUEST
@@ -264,4 +264,44 @@ async fn exec_without_upgrade_or_with_bad_options_is_a_bad_request() {
     let (status, body) =
         get(api, apiserver(), "/exec/default/p/app?command=ls&tty=1&output=1&error=1", None).await;
     assert_eq!((status, body), (StatusCode::BAD_REQUEST, "tty and stderr cannot both be true\n".into()));
+}
+
+#[tokio::test]
+async fn followed_logs_arrive_while_the_stream_is_open_and_a_disconnect_cancels_it() {
+    let mut served = serve_provider().await;
+    let io = connect(api(&served).await, apiserver());
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(io)).await.expect("handshake");
+    let connection = tokio::spawn(connection);
+    let request = Request::get("/containerLogs/default/p/app?follow=true")
+        .header(header::HOST, "vk")
+        .body(Empty::<Bytes>::new())
+        .expect("request");
+    let response = sender.send_request(request).await.expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    let mut received = Vec::new();
+    while !received.ends_with(b"follow true timestamps false\n") {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
+            .await
+            .expect("lines arrive while following")
+            .expect("a frame")
+            .expect("no error");
+        if let Ok(data) = frame.into_data() {
+            received.extend_from_slice(&data);
+        }
+    }
+    drop(body);
+    drop(sender);
+    connection.abort();
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), served.ended.recv()).await;
+    assert_eq!(ended.expect("provider saw the end"), Some("logs follow cancelled"));
+}
+
+#[test]
+fn a_reflector_store_is_a_pod_directory() {
+    let (store, mut writer) = kube::runtime::reflector::store::<Pod>();
+    let pod = OnePod.pods().remove(0);
+    writer.apply_watcher_event(&kube::runtime::watcher::Event::Apply(pod.clone()));
+    assert_eq!(PodDirectory::pods(&store), vec![pod]);
 }
