@@ -77,7 +77,7 @@ async fn both_charts_lint_clean_in_every_shape() -> Result<()> {
             json!({
                 "subscriptionId": "s", "resourceGroup": "rg", "location": "westeurope",
                 "tls": { "cert": "c", "key": "k", "clientCa": "ca" },
-                "callers": [{ "name": "a", "certificateCommonName": "a", "clusterIds": ["u"] }],
+                "callers": [{ "name": "a", "token": "t", "clusters": ["u"] }],
             }),
         ),
     ];
@@ -372,22 +372,42 @@ async fn uninstall_drains_the_nodes_before_stopping_the_agents_and_deleting_the_
     release.remove().await
 }
 
-fn backend_values() -> Value {
+/// A client certificate (PEM, DER) for a caller.
+fn client_certificate() -> Result<(String, Vec<u8>)> {
+    let issued = rcgen::generate_simple_self_signed(vec!["cluster-a".to_string()])?;
+    Ok((issued.cert.pem(), issued.cert.der().to_vec()))
+}
+
+fn backend_values(certificate_pem: &str) -> Value {
     json!({
         "subscriptionId": "00000000-0000-0000-0000-000000000001",
         "resourceGroup": "shared-aci",
         "location": "westeurope",
         "tls": { "cert": "server-cert-pem", "key": "server-key-pem", "clientCa": "client-ca-pem" },
         "callers": [
-            { "name": "cluster-a", "certificateCommonName": "cluster-a", "clusterIds": ["uid-a"] },
-            { "name": "cluster-b", "token": "token-of-cluster-b", "clusterIds": ["uid-b", "uid-b2"] },
+            { "name": "cluster-a", "certificate": certificate_pem, "clusters": ["uid-a"] },
+            { "name": "cluster-b", "token": "token-of-cluster-b", "clusters": ["uid-b", "uid-b2"] },
         ],
     })
 }
 
+/// Hex SHA-256, by coreutils' sha256sum (an independent implementation).
+async fn sha256_hex(bytes: &[u8]) -> Result<String> {
+    use tokio::io::AsyncWriteExt as _;
+    let mut child = tokio::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    child.stdin.take().context("stdin")?.write_all(bytes).await?;
+    let output = child.wait_with_output().await?;
+    let text = String::from_utf8(output.stdout)?;
+    Ok(text.split_whitespace().next().context("sha256sum output")?.to_string())
+}
+
 #[tokio::test]
 async fn the_shared_backend_serves_known_callers_over_tls_with_a_disruption_budget() -> Result<()> {
-    let release = Release::install("aci-backend", &backend_values()).await?;
+    let (pem, der) = client_certificate()?;
+    let release = Release::install("aci-backend", &backend_values(&pem)).await?;
     let deployment = release.one("Deployment", "aci-backend")?;
     ensure!(deployment["spec"]["replicas"] == 3, "several replicas by default");
     let backend = container(deployment, "aci-backend")?;
@@ -396,8 +416,8 @@ async fn the_shared_backend_serves_known_callers_over_tls_with_a_disruption_budg
         "--listen=tcp://0.0.0.0:7443",
         "--tls-cert=/etc/aci-backend/tls/tls.crt",
         "--tls-key=/etc/aci-backend/tls/tls.key",
-        "--tls-client-ca=/etc/aci-backend/tls/ca.crt",
-        "--callers=/etc/aci-backend/callers/callers.yaml",
+        "--client-ca=/etc/aci-backend/tls/ca.crt",
+        "--callers=/etc/aci-backend/callers/callers.json",
         "--resource-group=shared-aci",
     ] {
         ensure!(has(&backend_args, wanted), "backend lacks {wanted}: {backend_args:?}");
@@ -410,9 +430,14 @@ async fn the_shared_backend_serves_known_callers_over_tls_with_a_disruption_budg
     // The local apiserver is 1.20: the chart picks the PodDisruptionBudget API it serves.
     let budget = release.one("PodDisruptionBudget", "aci-backend")?;
     ensure!(budget["apiVersion"] == "policy/v1beta1" && budget["spec"]["minAvailable"] == 1, "{budget}");
-    let callers = release.one("Secret", "-callers")?["data"]["callers.yaml"].as_str().context("callers")?;
-    let callers = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(callers)?)?;
-    ensure!(callers.contains("token-of-cluster-b") && callers.contains("uid-b2"), "{callers}");
+    // The callers file in the backend's format: certificates (DER) and tokens by SHA-256.
+    let callers = release.one("Secret", "-callers")?["data"]["callers.json"].as_str().context("callers")?;
+    let callers: Value = serde_json::from_slice(&base64::engine::general_purpose::STANDARD.decode(callers)?)?;
+    let expected = json!({ "callers": [
+        { "name": "cluster-a", "certificateSha256": sha256_hex(&der).await?, "clusters": ["uid-a"] },
+        { "name": "cluster-b", "tokenSha256": sha256_hex(b"token-of-cluster-b").await?, "clusters": ["uid-b", "uid-b2"] },
+    ] });
+    ensure!(callers == expected, "callers file {callers}, expected {expected}");
     ensure!(release.one("Secret", "-tls")?["type"] == "kubernetes.io/tls");
     for object in &release.objects {
         if object["kind"] != "Secret" {
@@ -431,11 +456,12 @@ async fn the_shared_backend_serves_known_callers_over_tls_with_a_disruption_budg
 
 #[tokio::test]
 async fn a_shared_backend_without_tls_or_callers_is_refused() -> Result<()> {
-    let mut no_tls = backend_values();
+    let (pem, _) = client_certificate()?;
+    let mut no_tls = backend_values(&pem);
     no_tls["tls"] = json!({});
-    let mut no_callers = backend_values();
+    let mut no_callers = backend_values(&pem);
     no_callers["callers"] = json!([]);
-    let mut no_ca = backend_values();
+    let mut no_ca = backend_values(&pem);
     no_ca["tls"]["clientCa"] = json!("");
     for (values, reason) in
         [(no_tls, "tls is required"), (no_callers, "callers"), (no_ca, "uses a client certificate")]

@@ -52,11 +52,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 {{- range $v.callers -}}
   {{- if not .name -}}{{- fail "every caller needs a name" -}}{{- end -}}
-  {{- if not (or .certificateCommonName .token) -}}
-    {{- fail (printf "caller %s needs certificateCommonName or token" .name) -}}
+  {{- if not (or .certificate .certificateSha256 .token .tokenSha256) -}}
+    {{- fail (printf "caller %s needs a certificate, certificateSha256, token or tokenSha256" .name) -}}
   {{- end -}}
-  {{- if not .clusterIds -}}{{- fail (printf "caller %s needs clusterIds" .name) -}}{{- end -}}
-  {{- if and .certificateCommonName (not (or $v.tls.clientCa $v.tls.existingSecret)) -}}
+  {{- if not .clusters -}}{{- fail (printf "caller %s needs clusters" .name) -}}{{- end -}}
+  {{- if and (or .certificate .certificateSha256) (not (or $v.tls.clientCa $v.tls.existingSecret)) -}}
     {{- fail (printf "caller %s uses a client certificate: set tls.clientCa (or ca.crt in tls.existingSecret)" .name) -}}
   {{- end -}}
 {{- end -}}
