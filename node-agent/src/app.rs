@@ -16,7 +16,7 @@ use crate::backend::{Backend, BackendSettings, ConnectError, TlsFiles};
 use crate::flags::Flags;
 use crate::metrics::Metrics;
 use crate::node::{NodeConfig, NodeController, NodeError, NodeIntervals};
-use crate::pods::{PodController, PodSettings};
+use crate::pods::{BoundPods, PodController, PodSettings};
 use crate::resolve::Sensitive;
 
 /// Why the agent could not start or stopped with an error.
@@ -152,12 +152,42 @@ pub async fn default_cluster_id(client: &Client) -> Result<String, AppError> {
     Ok(namespace.metadata.uid.unwrap_or_default())
 }
 
+/// What other servers of the agent (the kubelet API) need from the running agent.
+#[derive(Clone)]
+pub struct AgentParts {
+    /// The Kubernetes client.
+    pub client: Client,
+    /// The backend, with the scope attached.
+    pub backend: Backend,
+    /// The pods bound to the node, as last seen in the API.
+    pub pods: BoundPods,
+    /// The node's settings.
+    pub node: NodeConfig,
+    /// Cancelled when the agent stops.
+    pub shutdown: CancellationToken,
+}
+
 /// Runs the agent until `shutdown` is cancelled.
 pub async fn run_agent(
     client: Client,
     config: AgentConfig,
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
+    run_agent_with(client, config, shutdown, |_| async {}).await
+}
+
+/// Runs the agent plus `extra` (for example the kubelet API server), started with the
+/// agent's parts, until `shutdown` is cancelled.
+pub async fn run_agent_with<F, Fut>(
+    client: Client,
+    config: AgentConfig,
+    shutdown: CancellationToken,
+    extra: F,
+) -> Result<(), AppError>
+where
+    F: FnOnce(AgentParts) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let cluster_id = match &config.cluster_id {
         Some(id) => id.clone(),
         None => default_cluster_id(&client).await?,
@@ -196,6 +226,18 @@ pub async fn run_agent(
         },
         info_rx,
     );
+    let parts = AgentParts {
+        client: client.clone(),
+        backend: backend.clone(),
+        pods: pods.bound_pods(),
+        node: config.node.clone(),
+        shutdown: shutdown.clone(),
+    };
+    let extra = extra(parts);
+    tasks.spawn(async move {
+        extra.await;
+        Ok(())
+    });
     let node = NodeController::new(client, backend, config.node.clone(), config.intervals.clone(), info_tx);
     let pod_shutdown = shutdown.clone();
     tasks.spawn(async move {

@@ -127,6 +127,11 @@ async fn a_bound_pod_reaches_the_backend_resolved_runs_and_is_deleted_gracefully
         Ok((status.phase.as_deref() == Some("Running") && status.pod_ip.is_some()).then_some(status))
     })
     .await?;
+    let bound = harness.agent_parts().context("the agent handed out its parts")?.pods.list();
+    assert!(
+        bound.iter().any(|p| p.metadata.uid.as_deref() == Some(uid.as_str())),
+        "the kubelet API sees the pod"
+    );
     let containers = running.container_statuses.unwrap_or_default();
     assert_eq!(containers.len(), 1);
     assert_eq!(running.host_ip.as_deref(), Some("127.0.0.1"));

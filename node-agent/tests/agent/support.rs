@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use integration_tests::control_plane::{ControlPlane, unique_name};
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Taint};
 use kube::{Api, Client};
-use node_agent::app::{AgentConfig, run_agent};
+use node_agent::app::{AgentConfig, AgentParts, run_agent_with};
 use node_agent::backend::BackendSettings;
 use node_agent::node::{NodeConfig, NodeIntervals};
 use provider_testkit::reference::{ReferenceBackend, ReferenceConfig, ServerHandle};
@@ -33,6 +33,7 @@ pub struct Harness {
     _dir: tempfile::TempDir,
     server: Option<ServerHandle>,
     proxy: Option<Proxy>,
+    parts: std::sync::Arc<std::sync::Mutex<Option<AgentParts>>>,
     agent: Option<(CancellationToken, JoinHandle<Result<(), node_agent::app::AppError>>)>,
 }
 
@@ -70,6 +71,7 @@ impl Harness {
             _dir: dir,
             server: None,
             proxy: None,
+            parts: Default::default(),
             agent: None,
         };
         harness.start_backend().await?;
@@ -111,7 +113,14 @@ impl Harness {
 
     pub fn start_agent(&mut self) {
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(run_agent(self.client.clone(), self.config(), shutdown.clone()));
+        let parts = self.parts.clone();
+        let task =
+            tokio::spawn(run_agent_with(self.client.clone(), self.config(), shutdown.clone(), move |p| {
+                if let Ok(mut slot) = parts.lock() {
+                    *slot = Some(p);
+                }
+                async {}
+            }));
         self.agent = Some((shutdown, task));
     }
 
@@ -129,6 +138,11 @@ impl Harness {
         if let Some((_, task)) = self.agent.take() {
             task.abort();
         }
+    }
+
+    /// The parts the running agent handed to its extra servers.
+    pub fn agent_parts(&self) -> Option<AgentParts> {
+        self.parts.lock().ok().and_then(|p| p.clone())
     }
 
     pub fn pods(&self) -> Api<Pod> {
