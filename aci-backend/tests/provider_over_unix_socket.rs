@@ -275,3 +275,58 @@ async fn exec_and_logs_work_over_the_provider_api() {
     drop(a);
     world.shut().await;
 }
+
+#[tokio::test]
+async fn storms_of_429_and_503_lose_no_pod_and_create_no_duplicate() {
+    let world = served(aci_emulator::Runtime::Simulate).await;
+    world.emulator.set_faults(vec![
+        aci_emulator::FaultRule {
+            operation: "*".into(),
+            kind: aci_emulator::FaultKind::Error429,
+            rate: 0.3,
+            latency_ms: 0,
+        },
+        aci_emulator::FaultRule {
+            operation: "ContainerGroups_CreateOrUpdate".into(),
+            kind: aci_emulator::FaultKind::Error503,
+            rate: 0.4,
+            latency_ms: 0,
+        },
+    ]);
+    let mut a = client(&world.listen, "cluster-a").await;
+    let uids: Vec<String> = (0..6).map(|i| format!("storm-{i}")).collect();
+    for uid in &uids {
+        // Like the agent: a transient failure is retried with the same UID.
+        let mut created = false;
+        for _ in 0..30 {
+            match a.create_pod(v1::CreatePodRequest { pod: Some(pod(uid, "nginx")) }).await {
+                Ok(_) => {
+                    created = true;
+                    break;
+                }
+                Err(s) => {
+                    assert!(
+                        matches!(s.code(), Code::Unavailable | Code::ResourceExhausted),
+                        "only transient failures: {s:?}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+        assert!(created, "{uid} was created in the end");
+    }
+    world.emulator.set_faults(Vec::new());
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        let pods = a.list_pods(v1::ListPodsRequest::default()).await.expect("list").into_inner().pods;
+        seen = pods.into_iter().filter_map(|p| p.pod.and_then(|p| p.meta).map(|m| m.uid)).collect();
+        if seen.len() == uids.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    seen.sort();
+    assert_eq!(seen, uids, "every pod exists exactly once");
+    drop(a);
+    world.shut().await;
+}

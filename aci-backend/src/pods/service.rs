@@ -60,6 +60,16 @@ fn explain(error: ArmError) -> PodsError {
     PodsError::Arm(error)
 }
 
+/// ACI refuses to change some properties of an existing group; only then is recreating right
+/// (a plain 400 means the body itself is wrong, and deleting the running group would lose it).
+fn cannot_update_in_place(status: StatusCode, code: &str) -> bool {
+    status == StatusCode::CONFLICT
+        || (status == StatusCode::BAD_REQUEST
+            && ["NotAllowed", "NotSupported", "Immutable", "CannotBeUpdated", "CannotUpdate"]
+                .iter()
+                .any(|w| code.contains(w)))
+}
+
 impl PodService {
     /// Operations over `engine`; `base` carries region, OS and limits (its scope fields are replaced per call).
     pub fn new(engine: Arc<Engine>, base: TranslateConfig) -> Self {
@@ -131,9 +141,7 @@ impl PodService {
         let translation = translate(pod, &self.config(scope), accepted)?;
         let put = match self.engine.arm().put_group(&entry.name, &translation.group).await {
             Ok(put) => Ok((put, false)),
-            Err(ArmError::Status { status, .. })
-                if status == StatusCode::CONFLICT || status == StatusCode::BAD_REQUEST =>
-            {
+            Err(ArmError::Status { status, code, .. }) if cannot_update_in_place(status, &code) => {
                 // ACI cannot change this property in place: recreate the group under the same name.
                 self.engine.arm().delete_group(&entry.name).await.map_err(explain)?;
                 let put =

@@ -122,6 +122,9 @@ pub async fn serve(
         }
         Endpoint::Tcp(address) => {
             let Some(security) = tcp else { return Err(ServeError::InsecureTcp(endpoint.to_string())) };
+            // Two rustls crypto back ends are linked (ring here, aws-lc-rs through reqwest), so
+            // the process default must be chosen; an earlier choice stays.
+            let _ = rustls::crypto::ring::default_provider().install_default();
             let mut tls =
                 ServerTlsConfig::new().identity(Identity::from_pem(&security.cert_pem, &security.key_pem));
             if let Some(ca) = &security.client_ca_pem {
