@@ -91,4 +91,17 @@ mod tests {
         assert_eq!(with_vars("end$"), "end$");
         assert_eq!(with_vars("héllo $(A) wörld"), "héllo alpha wörld");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn text_without_a_dollar_is_unchanged(input in "[^$]{0,40}") {
+            proptest::prop_assert_eq!(with_vars(&input), input);
+        }
+
+        #[test]
+        fn escaped_references_are_never_expanded(name in "[A-Z]{1,8}") {
+            let input = format!("$$({name})");
+            proptest::prop_assert_eq!(with_vars(&input), format!("$({name})"));
+        }
+    }
 }

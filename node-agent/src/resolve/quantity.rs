@@ -163,4 +163,19 @@ mod tests {
     fn negative_quantities_keep_their_sign() {
         assert_eq!(cpu_millis("-1"), Ok(-1000));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_integers_are_their_own_value(n in 0i64..=i64::MAX / 1000) {
+            proptest::prop_assert_eq!(whole_units(&n.to_string()), Ok(n));
+            proptest::prop_assert_eq!(cpu_millis(&n.to_string()), Ok(n * 1000));
+        }
+
+        #[test]
+        fn millis_round_up_to_whole_units(m in 0i64..1_000_000_000) {
+            let text = format!("{m}m");
+            proptest::prop_assert_eq!(cpu_millis(&text), Ok(m));
+            proptest::prop_assert_eq!(whole_units(&text), Ok((m + 999) / 1000));
+        }
+    }
 }
