@@ -98,7 +98,6 @@ pub fn build(flags: &Flags, pace: Pace) -> Result<Backend, StartError> {
         location: flags.region.clone(),
     };
     let arm = ArmClient::new(target, arm_service(&StackSettings::default(), parts));
-    let engine = Engine::new(arm, pace);
     let os = match flags.node_os {
         NodeOs::Linux => GroupOs::Linux,
         NodeOs::Windows => GroupOs::Windows,
@@ -111,6 +110,7 @@ pub fn build(flags: &Flags, pace: Pace) -> Result<Backend, StartError> {
         .clone()
         .map(|nameserver| ClusterDns { nameserver, cluster_domain: flags.cluster_domain.clone() });
     let connector = WsConnector::new(websocket_tls(ca.as_deref())?);
+    let engine = Engine::new(arm, pace, Some(base.clone()));
     let provider = AciProvider::new(PodService::new(engine.clone(), base), os, connector);
     Ok(Backend { provider, engine, metrics })
 }

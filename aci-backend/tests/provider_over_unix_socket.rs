@@ -63,6 +63,11 @@ fn pod(uid: &str, image: &str) -> v1::Pod {
     }
 }
 
+fn hooked(mut p: v1::Pod) -> v1::Pod {
+    p.spec.as_mut().expect("spec").containers[0].has_lifecycle_hooks = true;
+    p
+}
+
 struct Served {
     emulator: aci_emulator::EmulatorHandle,
     listen: Endpoint,
@@ -143,7 +148,7 @@ async fn every_pod_rpc_works_over_a_unix_socket() {
     assert!(matches!(first.event, Some(Event::SnapshotComplete(v1::SnapshotComplete { pod_count: 0 }))));
 
     let created = a
-        .create_pod(v1::CreatePodRequest { pod: Some(pod("u1", "nginx")) })
+        .create_pod(v1::CreatePodRequest { pod: Some(hooked(pod("u1", "nginx"))) })
         .await
         .expect("create")
         .into_inner();
@@ -168,7 +173,13 @@ async fn every_pod_rpc_works_over_a_unix_socket() {
     assert!(running, "WatchPods reports the pod Running");
 
     let got = a.get_pod(v1::GetPodRequest { uid: "u1".into() }).await.expect("get").into_inner();
-    assert_eq!(got.state.and_then(|s| s.pod).map(|p| p.spec_hash), Some("hash-u1".to_string()));
+    let state = got.state.expect("state");
+    assert!(
+        state.events.iter().any(|e| e.reason == "IgnoredSetting" && e.message.contains("lifecycle")),
+        "the ignored lifecycle hook is reported: {:?}",
+        state.events
+    );
+    assert_eq!(state.pod.map(|p| p.spec_hash), Some("hash-u1".to_string()));
     let listed = a.list_pods(v1::ListPodsRequest::default()).await.expect("list").into_inner();
     assert_eq!(listed.pods.len(), 1);
 

@@ -19,13 +19,16 @@ pub use events::PodChange;
 
 use crate::arm::{ArmClient, ArmError};
 use crate::model::ContainerGroup;
-use crate::status::pod_state;
+use crate::status::{ignored_settings, pod_state};
+use crate::translate::TranslateConfig;
 use crate::translate::tags::GroupOwner;
 
 /// See the module doc.
 pub struct Engine {
     arm: ArmClient,
     pace: Pace,
+    /// Translation settings, to report the settings ACI ignores as provider events.
+    notes: Option<TranslateConfig>,
     cache: Mutex<Cache>,
     changes: broadcast::Sender<PodChange>,
 }
@@ -37,10 +40,11 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// An engine reading through `arm`.
-    pub fn new(arm: ArmClient, pace: Pace) -> Arc<Engine> {
+    /// An engine reading through `arm`; with `notes`, pod states also carry an event for
+    /// every setting ACI ignores.
+    pub fn new(arm: ArmClient, pace: Pace, notes: Option<TranslateConfig>) -> Arc<Engine> {
         let (changes, _) = broadcast::channel(4096);
-        Arc::new(Engine { arm, pace, cache: Mutex::new(Cache::default()), changes })
+        Arc::new(Engine { arm, pace, notes, cache: Mutex::new(Cache::default()), changes })
     }
 
     /// The ARM client.
@@ -117,7 +121,14 @@ impl Engine {
         let name = group.name.clone()?;
         let owner = GroupOwner::from_tags(&group.tags)?;
         let state = match pod_state(group) {
-            Ok(state) => state,
+            Ok(mut state) => {
+                if let (Some(base), Some(pod)) = (self.notes.as_ref(), state.pod.as_ref()) {
+                    let mut notes = ignored_settings(pod, base, &owner);
+                    notes.append(&mut state.events);
+                    state.events = notes;
+                }
+                state
+            }
             Err(e) => {
                 tracing::warn!(group = %name, error = %e, "cannot read a group as a pod");
                 return None;

@@ -2,10 +2,12 @@
 
 mod container_state;
 mod events;
+mod notes;
 mod pod_state;
 mod pod_status;
 
 pub use container_state::container_status;
 pub use events::provider_events;
+pub use notes::ignored_settings;
 pub use pod_state::{StatusError, pod_state};
 pub use pod_status::pod_status;
