@@ -7,6 +7,7 @@ use futures::Stream;
 use vk_proto::v1;
 
 use super::exec::state::State;
+use super::exec::stdin::StdinEncoder;
 use super::exec::{ExecError, Relay, SessionStream, spawn, started};
 use super::terminal::TerminalOpener;
 
@@ -34,5 +35,5 @@ where
         eof: false,
         unknown_reason: "ACI's attach reports no exit status",
     };
-    Ok(spawn(terminal, State::direct(true), started(false), Vec::new(), requests, relay))
+    Ok(spawn(terminal, State::direct(StdinEncoder::new(true)), started(false), Vec::new(), requests, relay))
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use tonic::{Code, Status};
 
 use super::quote::QuoteError;
+use super::windows::CmdQuoteError;
 use crate::streams::arm_status::arm_code;
 use crate::streams::terminal::OpenError;
 
@@ -17,12 +18,16 @@ pub enum ExecError {
     /// The command cannot be written as shell text.
     #[error(transparent)]
     Quote(#[from] QuoteError),
+    /// The command cannot be typed into `cmd.exe`.
+    #[error(transparent)]
+    CmdQuote(#[from] CmdQuoteError),
     /// The terminal could not be opened.
     #[error(transparent)]
     Open(#[from] OpenError),
-    /// `/bin/sh` did not start, and the command is not a lone executable ACI could run itself.
+    /// The shell (`/bin/sh`, `cmd.exe`) did not start, and the command is not a lone executable
+    /// ACI could run itself.
     #[error(
-        "exec on ACI: the container has no usable /bin/sh (ACI said: {said:?}); without a shell ACI can only \
+        "exec on ACI: the container has no usable shell (ACI said: {said:?}); without a shell ACI can only \
          run a single executable without arguments, and this command has {args} elements"
     )]
     NoShell {
@@ -43,7 +48,9 @@ impl ExecError {
     /// The gRPC code that describes it.
     pub fn code(&self) -> Code {
         match self {
-            ExecError::InvalidStart(_) | ExecError::Quote(_) => Code::InvalidArgument,
+            ExecError::InvalidStart(_) | ExecError::Quote(_) | ExecError::CmdQuote(_) => {
+                Code::InvalidArgument
+            }
             ExecError::Open(OpenError::Arm(e)) => arm_code(e),
             ExecError::Open(OpenError::Connect(_)) | ExecError::ShellTimeout(_) => Code::Unavailable,
             ExecError::NoShell { .. } | ExecError::Unsupported(_) => Code::FailedPrecondition,

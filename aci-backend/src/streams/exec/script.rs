@@ -15,29 +15,41 @@ pub const MARKER_LEAD: u8 = 0x1e;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Markers {
     nonce: String,
+    lead: Vec<u8>,
+}
+
+/// A fresh random nonce (hex digits).
+pub fn random_nonce() -> String {
+    format!("{:016x}", rand::random::<u64>())
 }
 
 impl Markers {
-    /// Markers made unique by `nonce` (letters and digits).
+    /// Markers for a POSIX shell, made unique by `nonce` (letters and digits) and led by
+    /// [`MARKER_LEAD`].
     pub fn new(nonce: impl Into<String>) -> Self {
-        Markers { nonce: nonce.into() }
+        Markers { nonce: nonce.into(), lead: vec![MARKER_LEAD] }
     }
 
-    /// A fresh random nonce.
-    pub fn random() -> Self {
-        Markers::new(format!("{:016x}", rand::random::<u64>()))
+    /// Markers without the lead byte (for `cmd.exe`, which cannot easily print one).
+    pub fn plain(nonce: impl Into<String>) -> Self {
+        Markers { nonce: nonce.into(), lead: Vec::new() }
+    }
+
+    /// The nonce.
+    pub fn nonce(&self) -> &str {
+        &self.nonce
     }
 
     /// What the shell prints right before the command starts (followed by a line end).
     pub fn start(&self) -> Vec<u8> {
-        let mut m = vec![MARKER_LEAD];
+        let mut m = self.lead.clone();
         m.extend_from_slice(format!("vkS{}", self.nonce).as_bytes());
         m
     }
 
     /// What the shell prints after the command, followed by the status and a line end.
     pub fn exit(&self) -> Vec<u8> {
-        let mut m = vec![MARKER_LEAD];
+        let mut m = self.lead.clone();
         m.extend_from_slice(format!("vkE{}:", self.nonce).as_bytes());
         m
     }

@@ -12,43 +12,30 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{SinkExt as _, Stream, StreamExt as _};
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
-use vk_proto::v1::{self, exec_exit, exec_request, exec_response};
+use vk_proto::v1;
 
+use super::driver::{Relay, SessionStream, close, spawn, started};
 use super::error::ExecError;
-use super::script::{Markers, Wiring, posix_script};
+use super::script::{Markers, Wiring, posix_script, random_nonce};
 use super::state::{Action, Event, State};
+use super::stdin::StdinEncoder;
+use super::windows::cmd_script;
 use crate::streams::terminal::{TermSize, Terminal, TerminalOpener};
-
-/// The response frames of a session.
-pub type SessionStream = ReceiverStream<v1::ExecResponse>;
 
 /// How long `/bin/sh` may take to start the command.
 pub const SHELL_START: Duration = Duration::from_secs(30);
 /// The shell ACI runs for a Linux exec.
 pub const POSIX_SHELL: &str = "/bin/sh";
+/// The shell ACI runs for a Windows exec with arguments.
+pub const WINDOWS_SHELL: &str = "cmd.exe";
 
 /// The container's operating system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TargetOs {
     /// Linux: driven through `/bin/sh`.
     Linux,
-    /// Windows: only a lone executable.
+    /// Windows: a lone executable directly, anything else through `cmd.exe`.
     Windows,
-}
-
-/// Frames the session sends to the client.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Relay {
-    /// Output is wanted (stdout or stderr asked for).
-    pub output: bool,
-    /// Client stdin is connected.
-    pub stdin: bool,
-    /// The end of client stdin can be signalled (a terminal's end-of-file character).
-    pub eof: bool,
-    /// Why the status is unknown when a session without markers ends.
-    pub unknown_reason: &'static str,
 }
 
 fn validate(start: &v1::ExecStart) -> Result<(), ExecError> {
@@ -100,20 +87,12 @@ where
     };
     let lone = lone_executable(&start.command);
     if os == TargetOs::Windows {
-        let Some(lone) = lone else {
-            return Err(ExecError::Unsupported(
-                "on Windows containers ACI runs only a single executable without arguments; driving \
-                 cmd.exe is not implemented, so commands with arguments cannot run"
-                    .into(),
-            ));
-        };
-        let terminal = opener.exec(lone, size).await?;
-        return Ok(spawn(terminal, State::direct(start.tty), started(false), Vec::new(), requests, relay));
+        return windows(opener, &start, size, requests, relay).await;
     }
-    let markers = Markers::random();
+    let markers = Markers::new(random_nonce());
     let script = posix_script(&start.command, Wiring { tty: start.tty, stdin: start.stdin }, &markers)?;
     let mut terminal = opener.exec(POSIX_SHELL, size).await?;
-    match start_shell(&mut terminal, &markers, &script, start.tty).await {
+    match start_shell(&mut terminal, &markers, &script, StdinEncoder::new(start.tty)).await {
         Ok((state, actions)) => Ok(spawn(terminal, state, started(true), actions, requests, relay)),
         Err(ShellFailed::Timeout) => {
             close(terminal).await;
@@ -126,7 +105,47 @@ where
             };
             tracing::debug!(command = lone, "no /bin/sh in the container: running the lone executable");
             let terminal = opener.exec(lone, size).await?;
-            Ok(spawn(terminal, State::direct(start.tty), started(false), Vec::new(), requests, relay))
+            Ok(spawn(
+                terminal,
+                State::direct(StdinEncoder::new(start.tty)),
+                started(false),
+                Vec::new(),
+                requests,
+                relay,
+            ))
+        }
+    }
+}
+
+/// Windows: a lone executable runs directly; a command with arguments through `cmd.exe`.
+async fn windows<R>(
+    opener: &dyn TerminalOpener,
+    start: &v1::ExecStart,
+    size: TermSize,
+    requests: R,
+    relay: Relay,
+) -> Result<SessionStream, ExecError>
+where
+    R: Stream<Item = v1::ExecRequest> + Send + Unpin + 'static,
+{
+    if let Some(lone) = lone_executable(&start.command) {
+        let terminal = opener.exec(lone, size).await?;
+        let state = State::direct(StdinEncoder::new(start.tty));
+        return Ok(spawn(terminal, state, started(false), Vec::new(), requests, relay));
+    }
+    let markers = Markers::plain(random_nonce());
+    let script = cmd_script(&start.command, &markers)?;
+    let mut terminal = opener.exec(WINDOWS_SHELL, size).await?;
+    let stdin = if start.tty { StdinEncoder::new(true) } else { StdinEncoder::console() };
+    match start_shell(&mut terminal, &markers, &script, stdin).await {
+        Ok((state, actions)) => Ok(spawn(terminal, state, started(true), actions, requests, relay)),
+        Err(ShellFailed::Timeout) => {
+            close(terminal).await;
+            Err(ExecError::ShellTimeout(SHELL_START))
+        }
+        Err(ShellFailed::NoStart(said)) => {
+            close(terminal).await;
+            Err(ExecError::NoShell { said, args: start.command.len() })
         }
     }
 }
@@ -141,12 +160,12 @@ async fn start_shell(
     terminal: &mut Terminal,
     markers: &Markers,
     script: &str,
-    tty: bool,
+    stdin: StdinEncoder,
 ) -> Result<(State, Vec<Action>), ShellFailed> {
     // A terminal that is already gone still holds what it said (ACI's reason), so read on.
     let typed = terminal.input.send(Bytes::copy_from_slice(script.as_bytes())).await;
     let deadline = tokio::time::Instant::now() + SHELL_START;
-    let mut state = State::starting(markers, tty);
+    let mut state = State::starting(markers, stdin);
     loop {
         let next = tokio::time::timeout_at(deadline, terminal.output.next()).await;
         let event = match next {
@@ -169,155 +188,11 @@ async fn start_shell(
     }
 }
 
-pub(crate) fn started(exit_code_reported: bool) -> v1::ExecResponse {
-    let started = v1::ExecStarted { stderr_merged: true, exit_code_reported };
-    v1::ExecResponse { frame: Some(exec_response::Frame::Started(started)) }
-}
-
-fn exit(outcome: exec_exit::Outcome) -> v1::ExecResponse {
-    v1::ExecResponse { frame: Some(exec_response::Frame::Exit(v1::ExecExit { outcome: Some(outcome) })) }
-}
-
-fn unknown(reason: &str) -> v1::ExecResponse {
-    exit(exec_exit::Outcome::ExitCodeUnknown(v1::ExitCodeUnknown { reason: reason.into() }))
-}
-
-fn failed(message: String) -> v1::ExecResponse {
-    exit(exec_exit::Outcome::Error(v1::ExecError { code: tonic::Code::Unavailable as i32, message }))
-}
-
-/// Runs the session in a task; the first frame is `first`.
-pub(crate) fn spawn<R>(
-    terminal: Terminal,
-    state: State,
-    first: v1::ExecResponse,
-    actions: Vec<Action>,
-    requests: R,
-    relay: Relay,
-) -> SessionStream
-where
-    R: Stream<Item = v1::ExecRequest> + Send + Unpin + 'static,
-{
-    let (tx, rx) = mpsc::channel(32);
-    tokio::spawn(async move {
-        if tx.send(first).await.is_ok() {
-            drive(terminal, state, actions, requests, tx, relay).await;
-        } else {
-            close(terminal).await;
-        }
-    });
-    ReceiverStream::new(rx)
-}
-
-/// Closes the terminal (the websocket's close frame), bounded in time.
-async fn close(mut terminal: Terminal) {
-    let _ = tokio::time::timeout(Duration::from_secs(5), terminal.input.close()).await;
-}
-
-/// Carries out one action; false when the session is over.
-async fn apply(
-    action: Action,
-    terminal: &mut Terminal,
-    tx: &mpsc::Sender<v1::ExecResponse>,
-    relay: Relay,
-) -> bool {
-    let frame = match action {
-        Action::Send(bytes) => {
-            return match terminal.input.send(bytes).await {
-                Ok(()) => true,
-                Err(e) => {
-                    let _ = tx.send(failed(format!("exec on ACI: {e}"))).await;
-                    false
-                }
-            };
-        }
-        Action::Started => return true,
-        Action::Stdout(bytes) if relay.output => {
-            v1::ExecResponse { frame: Some(exec_response::Frame::Stdout(bytes.to_vec())) }
-        }
-        Action::Stdout(_) => return true,
-        Action::Exit(code) => exit(exec_exit::Outcome::ExitCode(code)),
-        Action::ExitUnreadable(text) => failed(format!("exec on ACI: unreadable exit status {text:?}")),
-        Action::NoStart(said) => {
-            failed(format!("exec on ACI: the shell ended early: {}", String::from_utf8_lossy(&said)))
-        }
-        Action::Lost => {
-            failed("exec on ACI: the container's terminal closed before the command ended".into())
-        }
-        Action::Ended => unknown(relay.unknown_reason),
-    };
-    let last = matches!(frame.frame, Some(exec_response::Frame::Exit(_)));
-    tx.send(frame).await.is_ok() && !last
-}
-
-/// What a client frame means for the session (None: nothing).
-fn client_event(frame: Option<v1::ExecRequest>, relay: Relay, open: &mut bool) -> Option<Event> {
-    match frame.and_then(|f| f.frame) {
-        Some(exec_request::Frame::Stdin(bytes)) if relay.stdin => Some(Event::Stdin(Bytes::from(bytes))),
-        Some(exec_request::Frame::StdinClose(_)) if relay.stdin && relay.eof => Some(Event::StdinClose),
-        Some(exec_request::Frame::Resize(size)) => {
-            tracing::debug!(?size, "ACI cannot resize a terminal after it opened: resize dropped");
-            None
-        }
-        Some(_) => None,
-        None => {
-            *open = false;
-            (relay.stdin && relay.eof).then_some(Event::StdinClose)
-        }
-    }
-}
-
-async fn drive<R>(
-    mut terminal: Terminal,
-    mut state: State,
-    mut actions: Vec<Action>,
-    mut requests: R,
-    tx: mpsc::Sender<v1::ExecResponse>,
-    relay: Relay,
-) where
-    R: Stream<Item = v1::ExecRequest> + Send + Unpin + 'static,
-{
-    let mut requests_open = true;
-    loop {
-        for action in std::mem::take(&mut actions) {
-            if !apply(action, &mut terminal, &tx, relay).await {
-                close(terminal).await;
-                return;
-            }
-        }
-        if state.is_done() {
-            close(terminal).await;
-            return;
-        }
-        let event = tokio::select! {
-            _ = tx.closed() => {
-                tracing::debug!("exec client went away: closing the container terminal");
-                close(terminal).await;
-                return;
-            }
-            out = terminal.output.next() => match out {
-                Some(Ok(bytes)) => Some(Event::Output(bytes)),
-                Some(Err(e)) => {
-                    tracing::debug!(error = %e, "container terminal failed");
-                    Some(Event::Closed)
-                }
-                None => Some(Event::Closed),
-            },
-            frame = requests.next(), if requests_open && !state.is_starting() => {
-                client_event(frame, relay, &mut requests_open)
-            }
-        };
-        if let Some(event) = event {
-            let (next, more) = state.step(event);
-            state = next;
-            actions = more;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
+
+    use vk_proto::v1::{exec_exit, exec_response};
 
     use super::*;
     use crate::streams::terminal::memory::{Far, Scripted, read_nonce};
@@ -409,5 +284,34 @@ mod tests {
         drop(stream);
         let closed = tokio::time::timeout(Duration::from_secs(5), closed_rx).await.expect("in time");
         assert_eq!(closed, Ok(true), "the terminal is closed when the client goes away");
+    }
+
+    #[tokio::test]
+    async fn a_windows_command_with_arguments_runs_through_cmd_and_reports_its_status() {
+        let container = Scripted::new(Arc::new(|_: &str, mut far: Far| {
+            tokio::spawn(async move {
+                let mut typed = String::new();
+                while !typed.ends_with("&exit\r") {
+                    let Some(bytes) = far.input.next().await else { return };
+                    typed.push_str(&String::from_utf8_lossy(&bytes));
+                }
+                let nonce: String = typed
+                    .split_once("vk!__vk!S")
+                    .map(|(_, rest)| rest.chars().take_while(char::is_ascii_alphanumeric).collect())
+                    .unwrap_or_default();
+                let console = format!("C:\\>{typed}\nvkS{nonce}\r\nfile list\r\nvkE{nonce}:2\r\nC:\\>");
+                let _ = far.output.unbounded_send(Ok(Bytes::from(console)));
+            });
+        }));
+        let stream = exec(&container, TargetOs::Windows, start(&["cmd", "/c", "dir", "x y"]), no_requests())
+            .await
+            .expect("runs");
+        let frames = frames(stream).await;
+        assert_eq!(container.opened.lock().expect("lock").clone(), vec![WINDOWS_SHELL]);
+        let started = v1::ExecStarted { stderr_merged: true, exit_code_reported: true };
+        assert_eq!(frames[0], exec_response::Frame::Started(started));
+        assert_eq!(frames[1], exec_response::Frame::Stdout(b"file list\r\n".to_vec()));
+        let exit = v1::ExecExit { outcome: Some(exec_exit::Outcome::ExitCode(2)) };
+        assert_eq!(frames[2], exec_response::Frame::Exit(exit));
     }
 }

@@ -80,20 +80,20 @@ pub enum Action {
 }
 
 impl State {
-    /// A session that typed the driver line for `markers`; `raw` stdin when the client has a tty.
-    pub fn starting(markers: &Markers, raw: bool) -> Self {
+    /// A session that typed the driver line for `markers`; client stdin goes through `stdin`.
+    pub fn starting(markers: &Markers, stdin: StdinEncoder) -> Self {
         State::Starting {
             start: MarkerScanner::new(markers.start()),
             exit: MarkerScanner::new(markers.exit()),
             noise: Vec::new(),
             early: Vec::new(),
-            stdin: StdinEncoder::new(raw),
+            stdin,
         }
     }
 
     /// A session relaying a terminal without markers.
-    pub fn direct(raw: bool) -> Self {
-        State::Direct { stdin: StdinEncoder::new(raw) }
+    pub fn direct(stdin: StdinEncoder) -> Self {
+        State::Direct { stdin }
     }
 
     /// True once the session is over.
@@ -236,7 +236,7 @@ mod tests {
             out("Sn\nout\n\u{1e}vkEn:"),
             out("3\nlater"),
         ];
-        let (state, actions) = run(State::starting(&markers, false), events);
+        let (state, actions) = run(State::starting(&markers, StdinEncoder::new(false)), events);
         assert!(state.is_done());
         assert_eq!(
             actions,
@@ -253,7 +253,7 @@ mod tests {
             out("noise"),
             out("\u{1e}vkSn\r\n"),
         ];
-        let (state, actions) = run(State::starting(&markers, false), events);
+        let (state, actions) = run(State::starting(&markers, StdinEncoder::new(false)), events);
         assert!(matches!(state, State::Running { .. }));
         assert_eq!(
             actions,
@@ -269,7 +269,7 @@ mod tests {
     fn a_terminal_that_closes_before_starting_reports_what_the_shell_said() {
         let markers = Markers::new("n");
         let events = vec![out("exec: \"/bin/sh\": executable file not found\r\n"), Event::Closed];
-        let (_, actions) = run(State::starting(&markers, false), events);
+        let (_, actions) = run(State::starting(&markers, StdinEncoder::new(false)), events);
         assert_eq!(
             actions,
             vec![Action::NoStart(Bytes::from_static(b"exec: \"/bin/sh\": executable file not found\r\n"))]
@@ -279,8 +279,10 @@ mod tests {
     #[test]
     fn a_terminal_lost_while_running_ends_without_a_status() {
         let markers = Markers::new("n");
-        let (_, actions) =
-            run(State::starting(&markers, true), vec![out("\u{1e}vkSn\npartial\u{1e}"), Event::Closed]);
+        let (_, actions) = run(
+            State::starting(&markers, StdinEncoder::new(true)),
+            vec![out("\u{1e}vkSn\npartial\u{1e}"), Event::Closed],
+        );
         assert_eq!(
             actions,
             vec![
@@ -294,7 +296,8 @@ mod tests {
 
     #[test]
     fn a_direct_session_relays_everything_until_the_terminal_closes() {
-        let (state, actions) = run(State::direct(true), vec![out("x"), Event::StdinClose, Event::Closed]);
+        let (state, actions) =
+            run(State::direct(StdinEncoder::new(true)), vec![out("x"), Event::StdinClose, Event::Closed]);
         assert!(state.is_done());
         assert_eq!(
             actions,

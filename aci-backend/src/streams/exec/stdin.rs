@@ -18,11 +18,24 @@ pub const LITERAL_NEXT: u8 = 0x16;
 /// Pending bytes after which a partial line is pushed to the reader.
 pub const PUSH_EVERY: usize = 1024;
 
+/// How stdin is typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Typing {
+    /// A POSIX terminal in canonical mode, every byte delivered literally.
+    Literal,
+    /// Bytes unchanged (the client has a terminal).
+    Raw,
+    /// A Windows console: a line ends with Enter (`\r`), end of file is Ctrl-Z and Enter.
+    Console,
+}
+
+/// Ctrl-Z: end of file on a Windows console (followed by Enter).
+pub const CONSOLE_EOF: u8 = 0x1a;
+
 /// Encodes client stdin for the container's terminal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StdinEncoder {
-    /// Pass bytes unchanged (the client has a terminal).
-    raw: bool,
+    typing: Typing,
     /// Bytes typed since the last line end or push.
     pending: usize,
     /// End of stdin was sent.
@@ -32,7 +45,13 @@ pub struct StdinEncoder {
 impl StdinEncoder {
     /// An encoder; `raw` when the client has a terminal.
     pub fn new(raw: bool) -> Self {
-        StdinEncoder { raw, pending: 0, closed: false }
+        let typing = if raw { Typing::Raw } else { Typing::Literal };
+        StdinEncoder { typing, pending: 0, closed: false }
+    }
+
+    /// An encoder for a Windows console.
+    pub fn console() -> Self {
+        StdinEncoder { typing: Typing::Console, pending: 0, closed: false }
     }
 
     /// True once end of stdin was sent.
@@ -47,7 +66,12 @@ impl StdinEncoder {
         }
         let mut out = Vec::with_capacity(data.len() + data.len() / 8);
         for &b in data {
-            if self.raw {
+            if self.typing == Typing::Console {
+                out.push(if b == b'\n' { b'\r' } else { b });
+                self.pending = if b == b'\n' || b == b'\r' { 0 } else { self.pending + 1 };
+                continue;
+            }
+            if self.typing == Typing::Raw {
                 out.push(b);
                 self.pending = if b == b'\n' || b == b'\r' { 0 } else { self.pending + 1 };
                 continue;
@@ -76,7 +100,12 @@ impl StdinEncoder {
             return Vec::new();
         }
         self.closed = true;
-        if self.pending > 0 { vec![EOF, EOF] } else { vec![EOF] }
+        match (self.typing, self.pending > 0) {
+            (Typing::Console, true) => vec![b'\r', CONSOLE_EOF, b'\r'],
+            (Typing::Console, false) => vec![CONSOLE_EOF, b'\r'],
+            (_, true) => vec![EOF, EOF],
+            (_, false) => vec![EOF],
+        }
     }
 }
 
@@ -116,5 +145,12 @@ mod tests {
         let mut e = StdinEncoder::new(true);
         assert_eq!(e.encode(b"\x03ls\r"), b"\x03ls\r");
         assert_eq!(e.close(), vec![EOF]);
+    }
+
+    #[test]
+    fn a_windows_console_gets_enter_for_newline_and_ctrl_z_for_the_end() {
+        let mut e = StdinEncoder::console();
+        assert_eq!(e.encode(b"a\nb"), b"a\rb");
+        assert_eq!(e.close(), vec![b'\r', CONSOLE_EOF, b'\r']);
     }
 }
