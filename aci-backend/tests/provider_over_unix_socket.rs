@@ -341,3 +341,34 @@ async fn storms_of_429_and_503_lose_no_pod_and_create_no_duplicate() {
     drop(a);
     world.shut().await;
 }
+
+#[tokio::test]
+async fn updates_apply_in_place_and_an_unregistered_provider_is_a_precondition() {
+    let world = served(aci_emulator::Runtime::Simulate).await;
+    let mut a = client(&world.listen, "cluster-a").await;
+    a.create_pod(v1::CreatePodRequest { pod: Some(pod("u-up", "nginx")) }).await.expect("create");
+    let same =
+        a.update_pod(v1::UpdatePodRequest { pod: Some(pod("u-up", "nginx")) }).await.expect("no-op update");
+    assert!(!same.into_inner().recreated);
+
+    let mut changed = pod("u-up", "nginx:1.27");
+    changed.spec_hash = "hash-u-up-2".into();
+    let updated =
+        a.update_pod(v1::UpdatePodRequest { pod: Some(changed) }).await.expect("update").into_inner();
+    let state = updated.state.expect("state");
+    let spec = state.pod.as_ref().and_then(|p| p.spec.as_ref()).expect("spec");
+    assert_eq!(spec.containers[0].image, "nginx:1.27");
+    assert_eq!(state.pod.map(|p| p.spec_hash), Some("hash-u-up-2".to_string()));
+    let unknown = a.update_pod(v1::UpdatePodRequest { pod: Some(pod("u-none", "nginx")) }).await;
+    assert_eq!(unknown.expect_err("unknown UID").code(), Code::NotFound);
+
+    world.emulator.set_registered(None, false);
+    let err = a
+        .create_pod(v1::CreatePodRequest { pod: Some(pod("u-unreg", "nginx")) })
+        .await
+        .expect_err("unregistered");
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    assert!(err.message().contains("az provider register"), "{}", err.message());
+    drop(a);
+    world.shut().await;
+}
