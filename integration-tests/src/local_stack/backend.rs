@@ -35,6 +35,41 @@ impl Listen {
     }
 }
 
+/// Tells whether a backend serves: a Unix socket that accepts, or a TLS port that completes
+/// a handshake and answers HTTP/2 (any answer: gRPC refuses a plain GET).
+#[derive(Clone, Debug)]
+enum Probe {
+    Unix(PathBuf),
+    Tls { url: String, http: reqwest::Client },
+}
+
+impl Probe {
+    fn new(listen: &Listen) -> Result<Self, LocalStackError> {
+        match listen {
+            Listen::Unix(path) => Ok(Probe::Unix(path.clone())),
+            Listen::Tcp { port, tls } => {
+                let pem = std::fs::read(&tls.server_ca)
+                    .map_err(|source| LocalStackError::ReadFile { path: tls.server_ca.clone(), source })?;
+                let ca = reqwest::Certificate::from_pem(&pem).map_err(LocalStackError::HttpClient)?;
+                let http = reqwest::Client::builder()
+                    .tls_certs_only([ca])
+                    .http2_prior_knowledge()
+                    .timeout(Duration::from_secs(5))
+                    .build()
+                    .map_err(LocalStackError::HttpClient)?;
+                Ok(Probe::Tls { url: format!("https://localhost:{port}/"), http })
+            }
+        }
+    }
+
+    async fn answers(&self) -> bool {
+        match self {
+            Probe::Unix(path) => tokio::net::UnixStream::connect(path).await.is_ok(),
+            Probe::Tls { url, http } => http.get(url).send().await.is_ok(),
+        }
+    }
+}
+
 /// A running aci-backend.
 #[derive(Debug)]
 pub struct BackendProcess {
@@ -82,18 +117,11 @@ impl BackendProcess {
                 .map_err(|source| LocalStackError::CreateDir { path: dir.to_path_buf(), source })?;
         }
         let mut process = Process::spawn(name, &binary("aci-backend")?, args, log_dir)?;
-        let ready = listen.clone();
+        let probe = Probe::new(&listen)?;
         process
-            .wait_until("the provider API to listen", Duration::from_secs(60), || {
-                let ready = ready.clone();
-                async move {
-                    match ready {
-                        Listen::Unix(path) => tokio::net::UnixStream::connect(path).await.is_ok(),
-                        Listen::Tcp { port, .. } => {
-                            tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok()
-                        }
-                    }
-                }
+            .wait_until("the provider API to answer", Duration::from_secs(60), || {
+                let probe = probe.clone();
+                async move { probe.answers().await }
             })
             .await?;
         Ok(Self { process, listen })

@@ -15,9 +15,11 @@ use sha2::{Digest, Sha256};
 
 use super::error::LocalStackError;
 
-/// What the backend reads: `--tls-cert`, `--tls-key`, `--client-ca`, `--callers`.
+/// What the backend reads: `--tls-cert`, `--tls-key`, `--client-ca`, `--callers`; and the CA
+/// that signed its certificate (what callers trust).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerFiles {
+    pub server_ca: PathBuf,
     pub cert: PathBuf,
     pub key: PathBuf,
     pub client_ca: PathBuf,
@@ -128,6 +130,7 @@ pub fn write_remote_tls(
         caller_files.push(files);
     }
     let server = ServerFiles {
+        server_ca: ca_path.clone(),
         cert: write(dir.join("server.crt"), server_cert.pem().as_bytes())?,
         key: write(dir.join("server.key"), server_key.serialize_pem().as_bytes())?,
         client_ca: ca_path,
