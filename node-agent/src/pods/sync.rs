@@ -262,7 +262,25 @@ impl Shared {
     }
 
     async fn update(&self, uid: &str, pod: &Pod, current: &PodState, input: Option<String>) {
-        let Some(resolved) = self.resolve(uid, pod, input.as_deref()).await else { return };
+        let resolved = if self.memory(uid).sent_input.is_none() {
+            // First sight since the agent started: the backend already runs this pod. A
+            // reference that vanished since it started is no reason to touch it (the kubelet
+            // does not restart containers for that either), so adopt it as it is.
+            match resolve_pod(&self.source, pod, &self.facts()).await {
+                Ok(resolution) => Some(resolution.pod),
+                Err(error) => {
+                    warn!(%error, "cannot resolve a running pod; keeping it as the backend runs it");
+                    None
+                }
+            }
+        } else {
+            let Some(resolved) = self.resolve(uid, pod, input.as_deref()).await else { return };
+            Some(resolved)
+        };
+        let Some(resolved) = resolved else {
+            self.remember(uid, |m| m.sent_input = input);
+            return self.report(pod, current).await;
+        };
         let stored_hash = current.pod.as_ref().map(|p| p.spec_hash.as_str()).unwrap_or_default();
         let state = if stored_hash == resolved.spec_hash() {
             current.clone()

@@ -53,3 +53,58 @@ async fn restarting_the_agent_mid_creation_loses_and_duplicates_nothing() -> Res
     assert_eq!(backend_uids.len(), PODS - 10);
     harness.finish().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_pod_whose_config_map_vanished_meanwhile_is_adopted_untouched() -> Result<()> {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::Api;
+
+    let mut harness = Harness::start("restart-adopt").await?;
+    let maps: Api<ConfigMap> = Api::namespaced(harness.client.clone(), &harness.namespace);
+    let map = serde_json::from_value(json!({ "metadata": { "name": "settings" }, "data": { "x": "1" } }))?;
+    maps.create(&PostParams::default(), &map).await?;
+    let pod = serde_json::from_value(json!({
+        "metadata": { "name": "steady" },
+        "spec": {
+            "nodeName": harness.node_name,
+            "containers": [{
+                "name": "app",
+                "image": "busybox",
+                "env": [{ "name": "X", "valueFrom": { "configMapKeyRef": { "name": "settings", "key": "x" } } }],
+            }],
+        },
+    }))?;
+    let uid = harness.pods().create(&PostParams::default(), &pod).await?.metadata.uid.unwrap_or_default();
+    let running = || async {
+        let status = harness.pods().get("steady").await?.status.unwrap_or_default();
+        Ok((status.phase.as_deref() == Some("Running")).then_some(()))
+    };
+    eventually("the pod to run", Duration::from_secs(30), running).await?;
+    harness.kill_agent();
+    maps.delete("settings", &DeleteParams::default()).await?;
+    harness.start_agent();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let status = harness.pods().get("steady").await?.status.unwrap_or_default();
+    assert_eq!(status.phase.as_deref(), Some("Running"));
+    let sends = harness
+        .backend
+        .received_pods()
+        .iter()
+        .filter(|(_, p)| p.meta.as_ref().is_some_and(|m| m.uid == uid))
+        .count();
+    assert_eq!(sends, 1, "the running pod was neither updated nor recreated");
+    let events: Api<k8s_openapi::api::core::v1::Event> =
+        Api::namespaced(harness.client.clone(), &harness.namespace);
+    let failures: Vec<_> = events
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|e| {
+            e.involved_object.uid.as_deref() == Some(uid.as_str()) && e.type_.as_deref() == Some("Warning")
+        })
+        .filter_map(|e| e.message)
+        .collect();
+    assert!(failures.is_empty(), "no failure is reported for a pod that runs: {failures:?}");
+    harness.finish().await
+}
