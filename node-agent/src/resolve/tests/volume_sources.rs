@@ -1,8 +1,8 @@
 use k8s_openapi::api::core::v1::{
     AzureFileVolumeSource, ConfigMapProjection, ConfigMapVolumeSource, DownwardAPIVolumeFile,
-    DownwardAPIVolumeSource, EmptyDirVolumeSource, HostPathVolumeSource, KeyToPath, LocalObjectReference,
-    ObjectFieldSelector, ProjectedVolumeSource, SecretVolumeSource, ServiceAccountTokenProjection, Volume,
-    VolumeProjection,
+    DownwardAPIVolumeSource, EmptyDirVolumeSource, GitRepoVolumeSource, HostPathVolumeSource, KeyToPath,
+    LocalObjectReference, ObjectFieldSelector, ProjectedVolumeSource, SecretVolumeSource,
+    ServiceAccountTokenProjection, Volume, VolumeProjection,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use vk_proto::v1::volume::Source;
@@ -210,7 +210,7 @@ async fn a_token_for_a_missing_service_account_is_a_missing_reference() {
 }
 
 #[tokio::test]
-async fn empty_dir_azure_file_and_host_path_volumes_are_described() {
+async fn empty_dir_azure_file_git_repo_and_host_path_volumes_are_described() {
     let empty = Volume {
         empty_dir: Some(EmptyDirVolumeSource {
             medium: Some("Memory".into()),
@@ -245,6 +245,25 @@ async fn empty_dir_azure_file_and_host_path_volumes_are_described() {
             assert_eq!((az.storage_account_key.as_str(), az.read_only), ("k3y", true));
         }
         _ => panic!("expected an azureFile"),
+    }
+
+    let git = Volume {
+        git_repo: Some(GitRepoVolumeSource {
+            repository: "https://example.com/r.git".into(),
+            directory: Some(".".into()),
+            revision: Some("abc123".into()),
+        }),
+        ..named("src")
+    };
+    match source_of(&resolve(&MemorySource::default(), &with_volume(git)).await.expect("resolvable")) {
+        Source::GitRepo(repo) => {
+            assert_eq!(
+                (repo.repository.as_str(), repo.directory.as_str()),
+                ("https://example.com/r.git", ".")
+            );
+            assert_eq!(repo.revision, "abc123");
+        }
+        _ => panic!("expected a gitRepo"),
     }
 
     let host = Volume {
