@@ -202,7 +202,9 @@ pub async fn start_agent(release: &Release, os: &str) -> Result<AgentRun> {
         .context("starting reference-backend")?;
     wait_for_socket(&socket).await?;
     let metrics = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
-    // The chart's args, with what only differs on this machine: the socket path and metrics port.
+    let kubelet_port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    // The chart's args, with what only differs on this machine (several agents share it): the
+    // socket path, the metrics and kubelet ports.
     let mut agent_args: Vec<String> = args(container(deployment, "node-agent")?)
         .into_iter()
         .map(|arg| {
@@ -210,6 +212,8 @@ pub async fn start_agent(release: &Release, os: &str) -> Result<AgentRun> {
                 format!("--backend=unix://{}", socket.display())
             } else if arg.starts_with("--metrics-addr=") {
                 format!("--metrics-addr={metrics}")
+            } else if arg.starts_with("--kubelet-port=") {
+                format!("--kubelet-port={kubelet_port}")
             } else {
                 arg
             }
