@@ -466,3 +466,44 @@ async fn a_shared_backend_without_tls_or_callers_is_refused() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn the_images_the_charts_name_are_the_ones_the_dockerfiles_build() -> Result<()> {
+    let root = support::repo_root();
+    let read_values = |chart: &str| -> Result<serde_yaml::Value> {
+        Ok(serde_yaml::from_str(&std::fs::read_to_string(
+            root.join("charts").join(chart).join("values.yaml"),
+        )?)?)
+    };
+    let connector = read_values("virtual-kubelet-aci")?;
+    let backend = read_values("aci-backend")?;
+    let images = [
+        ("node-agent", &connector["image"]["nodeAgent"]["repository"]),
+        ("aci-backend", &connector["image"]["aciBackend"]["repository"]),
+        ("aci-backend", &backend["image"]["repository"]),
+    ];
+    for (binary, repository) in images {
+        let repository = repository.as_str().context("image repository")?;
+        ensure!(repository == format!("ghcr.io/vk-aci/{binary}"), "{repository} is not {binary}'s image");
+        let dockerfile = std::fs::read_to_string(root.join(binary).join("Dockerfile"))?;
+        for wanted in [
+            format!("docker build -f {binary}/Dockerfile -t {repository}:0.1.0 ."),
+            format!("cargo build --release -p {binary}"),
+            format!("ENTRYPOINT [\"/usr/local/bin/{binary}\"]"),
+            // The charts run every container as this user.
+            "USER 65532:65532".to_string(),
+        ] {
+            ensure!(dockerfile.contains(&wanted), "{binary}/Dockerfile lacks {wanted:?}");
+        }
+    }
+    // The image tags default to the charts' appVersion, the workspace version.
+    let workspace = std::fs::read_to_string(root.join("Cargo.toml"))?;
+    for chart in ["virtual-kubelet-aci", "aci-backend"] {
+        let meta: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(
+            root.join("charts").join(chart).join("Chart.yaml"),
+        )?)?;
+        let version = meta["appVersion"].as_str().context("appVersion")?;
+        ensure!(workspace.contains(&format!("version = \"{version}\"")), "{chart} appVersion {version}");
+    }
+    Ok(())
+}
