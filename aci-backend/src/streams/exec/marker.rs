@@ -43,49 +43,40 @@ impl MarkerScanner {
 
     /// Feeds one chunk.
     pub fn push(&mut self, chunk: &[u8]) -> Scan {
-        let mut before = Vec::new();
-        if self.line.is_none() {
-            self.held.extend_from_slice(chunk);
-            match find(&self.held, &self.marker) {
-                Some(at) => {
-                    before = self.held[..at].to_vec();
-                    let tail = self.held[at + self.marker.len()..].to_vec();
-                    self.held.clear();
-                    self.line = Some(Vec::new());
-                    return self.line_part(before, &tail);
-                }
-                None => {
-                    let keep = partial_suffix(&self.held, &self.marker);
-                    let out = self.held[..self.held.len() - keep].to_vec();
-                    self.held.drain(..self.held.len() - keep);
-                    return Scan::Output(out);
-                }
-            }
+        if self.line.is_some() {
+            return self.line_part(Vec::new(), chunk);
         }
-        before.clear();
-        self.line_part(before, chunk)
-    }
-
-    fn line_part(&mut self, before: Vec<u8>, bytes: &[u8]) -> Scan {
-        let Some(line) = self.line.as_mut() else { return Scan::Output(before) };
-        match bytes.iter().position(|&b| b == b'\n') {
-            Some(end) => {
-                if line.len() < MAX_REST {
-                    line.extend_from_slice(&bytes[..end]);
-                }
-                let mut rest = std::mem::take(line);
-                if rest.last() == Some(&b'\r') {
-                    rest.pop();
-                }
-                Scan::Found { before, rest, after: bytes[end + 1..].to_vec() }
+        self.held.extend_from_slice(chunk);
+        match find(&self.held, &self.marker) {
+            Some(at) => {
+                let before = self.held[..at].to_vec();
+                let tail = self.held[at + self.marker.len()..].to_vec();
+                self.held.clear();
+                self.line = Some(Vec::new());
+                self.line_part(before, &tail)
             }
             None => {
-                if line.len() < MAX_REST {
-                    line.extend_from_slice(bytes);
-                }
-                Scan::Output(before)
+                let keep = partial_suffix(&self.held, &self.marker);
+                let out: Vec<u8> = self.held.drain(..self.held.len() - keep).collect();
+                Scan::Output(out)
             }
         }
+    }
+
+    /// Collects the rest of the marker line; after its end the scanner looks for the marker again.
+    fn line_part(&mut self, before: Vec<u8>, bytes: &[u8]) -> Scan {
+        let Some(line) = self.line.as_mut() else { return Scan::Output(before) };
+        let end = bytes.iter().position(|&b| b == b'\n');
+        let part = &bytes[..end.unwrap_or(bytes.len())];
+        if line.len() < MAX_REST {
+            line.extend_from_slice(&part[..part.len().min(MAX_REST - line.len())]);
+        }
+        let Some(end) = end else { return Scan::Output(before) };
+        let mut rest = self.line.take().unwrap_or_default();
+        if rest.last() == Some(&b'\r') {
+            rest.pop();
+        }
+        Scan::Found { before, rest, after: bytes[end + 1..].to_vec() }
     }
 }
 

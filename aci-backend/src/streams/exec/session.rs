@@ -176,7 +176,11 @@ async fn start_shell(
         let (next, actions) = state.step(event);
         state = next;
         if let Some(Action::NoStart(said)) = actions.first() {
-            let said = String::from_utf8_lossy(said).trim().to_owned();
+            // The end of what the terminal said is ACI's reason; keep it short.
+            let said = String::from_utf8_lossy(said);
+            let said = said.trim();
+            let from = said.char_indices().rev().nth(299).map_or(0, |(i, _)| i);
+            let said = said[from..].to_owned();
             return Err(ShellFailed::NoStart(match typed {
                 Err(e) if said.is_empty() => e.to_string(),
                 _ => said,
