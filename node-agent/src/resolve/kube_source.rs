@@ -1,5 +1,8 @@
 //! [`ObjectSource`] over the Kubernetes API with targeted namespaced calls.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
 use kube::api::{ListParams, PostParams};
@@ -7,17 +10,28 @@ use kube::{Api, Client};
 
 use super::sensitive::Sensitive;
 use super::source::{ObjectSource, SecretObject, SourceError, TokenRequestParams};
+use super::ttl_cache::TtlCache;
 
-/// Reads referenced objects from the Kubernetes API.
+/// How long Service reads are reused for service link variables.
+const SERVICE_TTL: Duration = Duration::from_secs(5);
+
+/// Reads referenced objects from the Kubernetes API. Services (for service links) are
+/// reused for a few seconds; everything else is read fresh.
 #[derive(Clone)]
 pub struct KubeSource {
     client: Client,
+    services: Arc<TtlCache<String, Vec<Service>>>,
+    service: Arc<TtlCache<(String, String), Option<Service>>>,
 }
 
 impl KubeSource {
     /// A source using `client`.
     pub fn new(client: Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            services: Arc::new(TtlCache::new(SERVICE_TTL)),
+            service: Arc::new(TtlCache::new(SERVICE_TTL)),
+        }
     }
 }
 
@@ -54,17 +68,27 @@ impl ObjectSource for KubeSource {
     }
 
     async fn service(&self, namespace: &str, name: &str) -> Result<Option<Service>, SourceError> {
-        Api::<Service>::namespaced(self.client.clone(), namespace)
+        let key = (namespace.to_owned(), name.to_owned());
+        if let Some(cached) = self.service.get(&key) {
+            return Ok(cached);
+        }
+        let found = Api::<Service>::namespaced(self.client.clone(), namespace)
             .get_opt(name)
             .await
-            .map_err(api_error(format!("GET service {namespace}/{name}")))
+            .map_err(api_error(format!("GET service {namespace}/{name}")))?;
+        self.service.put(key, found.clone());
+        Ok(found)
     }
 
     async fn services(&self, namespace: &str) -> Result<Vec<Service>, SourceError> {
+        if let Some(cached) = self.services.get(&namespace.to_owned()) {
+            return Ok(cached);
+        }
         let list = Api::<Service>::namespaced(self.client.clone(), namespace)
             .list(&ListParams::default())
             .await
             .map_err(api_error(format!("LIST services in {namespace}")))?;
+        self.services.put(namespace.to_owned(), list.items.clone());
         Ok(list.items)
     }
 

@@ -20,6 +20,7 @@ mod resource_field;
 mod sensitive;
 mod service_links;
 mod source;
+mod ttl_cache;
 mod volumes;
 
 #[cfg(test)]
