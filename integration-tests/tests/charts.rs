@@ -507,3 +507,40 @@ fn the_images_the_charts_name_are_the_ones_the_dockerfiles_build() -> Result<()>
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn optional_settings_reach_the_agent_and_backend_args() -> Result<()> {
+    let mut values = sidecar("Windows");
+    values["taint"] = json!({ "enabled": false });
+    values["clusterId"] = json!("my-cluster");
+    values["kubelet"] = json!({ "servingCertSecret": "kubelet-tls", "port": 10350 });
+    values["credentials"]["clientSecret"] = json!("");
+    values["credentials"]["existingSecret"] = json!("my-sp");
+    values["backend"] = json!({ "subnetIds": ["/subnets/a", "/subnets/b"], "clusterDns": "10.0.0.10" });
+    values["nodeName"] = json!({ "windows": "my-windows-node" });
+    let release = Release::install("virtual-kubelet-aci", &values).await?;
+    let deployment = release.one("Deployment", "-windows")?;
+    let agent = args(container(deployment, "node-agent")?);
+    for wanted in [
+        "--disable-taint",
+        "--cluster-id=my-cluster",
+        "--nodename=my-windows-node",
+        "--kubelet-port=10350",
+        "--tls-cert-file=/etc/vk/kubelet-tls/tls.crt",
+    ] {
+        ensure!(has(&agent, wanted), "agent lacks {wanted}: {agent:?}");
+    }
+    ensure!(!agent.iter().any(|a| a.starts_with("--taint-key")), "{agent:?}");
+    let backend = container(deployment, "aci-backend")?;
+    let backend_args = args(backend);
+    for wanted in ["--subnet-id=/subnets/a", "--subnet-id=/subnets/b", "--cluster-dns=10.0.0.10"] {
+        ensure!(has(&backend_args, wanted), "backend lacks {wanted}: {backend_args:?}");
+    }
+    // An existing Secret is referenced, none is created; with a cluster id no namespace is read.
+    ensure!(release.all("Secret").is_empty(), "no Secret expected");
+    ensure!(backend["env"].to_string().contains("\"my-sp\""), "{}", backend["env"]);
+    let role = release.one("ClusterRole", "-node-agent")?;
+    ensure!(!role.to_string().contains("namespaces"), "{role}");
+    ensure!(role.to_string().contains("my-windows-node"), "{role}");
+    release.remove().await
+}
