@@ -16,7 +16,7 @@ use crate::grpc::AciProvider;
 use crate::pods::PodService;
 use crate::serve::{Callers, TcpSecurity, serve};
 use crate::streams::terminal::{WsConnector, websocket_tls};
-use crate::translate::{ClusterDns, GroupOs, TranslateConfig};
+use crate::translate::{ClusterDns, GroupLimits, GroupOs, TranslateConfig};
 
 /// Why the backend could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +115,36 @@ pub fn build(flags: &Flags, pace: Pace) -> Result<Backend, StartError> {
     Ok(Backend { provider, engine, metrics })
 }
 
+/// Per-group maxima from the region's capabilities for the node's OS (without GPU); the
+/// defaults stay when they cannot be read.
+async fn apply_capabilities(backend: &Backend, os: NodeOs) {
+    let wanted = match os {
+        NodeOs::Linux => "Linux",
+        NodeOs::Windows => "Windows",
+    };
+    match backend.engine.arm().capabilities().await {
+        Ok(list) => {
+            let fitting = list.iter().filter(|c| {
+                c.os_type.eq_ignore_ascii_case(wanted)
+                    && (c.gpu.is_empty() || c.gpu.eq_ignore_ascii_case("None"))
+            });
+            let cpu = fitting.clone().map(|c| c.capabilities.max_cpu).fold(0.0, f64::max);
+            let memory = fitting.map(|c| c.capabilities.max_memory_in_gb).fold(0.0, f64::max);
+            if cpu > 0.0 && memory > 0.0 {
+                tracing::info!(cpu, memory, "per-group maxima from the region's capabilities");
+                backend.provider.pods().set_limits(GroupLimits {
+                    max_cpu_cores: cpu,
+                    max_memory_gb: memory,
+                    ..GroupLimits::default()
+                });
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the region's capabilities failed; using default maxima")
+        }
+    }
+}
+
 /// Runs the backend until `shutdown` completes.
 pub async fn run(
     flags: Flags,
@@ -133,6 +163,7 @@ pub async fn run(
     if let Err(e) = backend.engine.sync_once().await {
         tracing::warn!(error = %e, "the first look at Azure failed; serving anyway and retrying");
     }
+    apply_capabilities(&backend, flags.node_os).await;
     let engine = tokio::spawn(backend.engine.clone().run());
     tracing::info!(listen = %flags.listen, "serving the provider API");
     let served = serve(&flags.listen, backend.provider, tcp, shutdown).await;

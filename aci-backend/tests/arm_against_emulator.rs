@@ -110,6 +110,13 @@ async fn a_translated_pod_runs_through_the_emulator_and_reads_back() {
     let listed = client.list_groups().await.expect("list works");
     assert!(listed.iter().any(|g| g.name.as_deref() == Some(t.name.as_str())));
     assert!(!client.usages().await.expect("usages").is_empty());
+    let capabilities = client.capabilities().await.expect("capabilities");
+    assert!(
+        capabilities.iter().any(|c| c.os_type == "Linux"
+            && c.capabilities.max_cpu > 0.0
+            && c.capabilities.max_memory_in_gb > 0.0),
+        "{capabilities:?}"
+    );
 
     assert_ne!(client.delete_group(&t.name).await.expect("delete works"), Deleted::NotFound);
     assert!(client.get_group(&t.name).await.expect("GET after delete").is_none());

@@ -31,6 +31,11 @@ impl AciProvider {
     pub fn new(pods: PodService, os: GroupOs, connector: WsConnector) -> Self {
         AciProvider { pods, os, node: NodeFacts::default(), connector }
     }
+
+    /// The pod operations.
+    pub fn pods(&self) -> &PodService {
+        &self.pods
+    }
 }
 
 fn pod_of<T>(pod: Option<T>) -> Result<T, Status> {

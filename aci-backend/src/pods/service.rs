@@ -2,7 +2,7 @@
 //! (idempotent by UID), update (in place, or recreate when ACI cannot change the group),
 //! delete, get and list.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use chrono::Utc;
 use http::StatusCode;
@@ -11,7 +11,7 @@ use vk_proto::v1;
 use super::error::PodsError;
 use crate::arm::{ArmError, Deleted};
 use crate::engine::Engine;
-use crate::translate::{TranslateConfig, group_name, translate};
+use crate::translate::{GroupLimits, TranslateConfig, group_name, translate};
 
 /// The scope a call acts for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub struct CallScope {
 #[derive(Debug, Clone)]
 pub struct PodService {
     engine: Arc<Engine>,
-    base: TranslateConfig,
+    base: Arc<RwLock<TranslateConfig>>,
 }
 
 fn required(pod: &v1::Pod) -> Result<&v1::PodMeta, PodsError> {
@@ -73,7 +73,13 @@ fn cannot_update_in_place(status: StatusCode, code: &str) -> bool {
 impl PodService {
     /// Operations over `engine`; `base` carries region, OS and limits (its scope fields are replaced per call).
     pub fn new(engine: Arc<Engine>, base: TranslateConfig) -> Self {
-        PodService { engine, base }
+        PodService { engine, base: Arc::new(RwLock::new(base)) }
+    }
+
+    /// Replaces the per-group maxima (from the region's capabilities).
+    pub fn set_limits(&self, limits: GroupLimits) {
+        let mut base = self.base.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        base.limits = limits;
     }
 
     /// The status engine.
@@ -82,11 +88,8 @@ impl PodService {
     }
 
     fn config(&self, scope: &CallScope) -> TranslateConfig {
-        TranslateConfig {
-            cluster_id: scope.cluster_id.clone(),
-            node_name: scope.node_name.clone(),
-            ..self.base.clone()
-        }
+        let base = self.base.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        TranslateConfig { cluster_id: scope.cluster_id.clone(), node_name: scope.node_name.clone(), ..base }
     }
 
     /// Creates the pod, or returns the existing one (`true`) when its UID is known.
