@@ -29,7 +29,7 @@ async fn the_binary_registers_its_node_and_removes_it_on_sigterm() -> Result<()>
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .spawn()?;
-    eventually("the node to be Ready", Duration::from_secs(30), || async {
+    eventually("the node to be Ready", Duration::from_secs(60), || async {
         Ok(nodes.get_opt(&name).await?.filter(|n| ready_status(n).as_deref() == Some("True")))
     })
     .await?;

@@ -36,7 +36,7 @@ async fn an_image_change_updates_the_backend_and_provider_events_become_events()
     wait_running(&harness, "web").await?;
 
     let events: Api<Event> = Api::namespaced(harness.client.clone(), &harness.namespace);
-    let started = eventually("a Started event from the backend", Duration::from_secs(30), || async {
+    let started = eventually("a Started event from the backend", Duration::from_secs(60), || async {
         let list = events.list(&ListParams::default()).await?.items;
         Ok(list.into_iter().find(|e| {
             e.reason.as_deref() == Some("Started") && e.involved_object.uid.as_deref() == Some(uid.as_str())
@@ -52,7 +52,7 @@ async fn an_image_change_updates_the_backend_and_provider_events_become_events()
 
     let patch = json!({ "spec": { "containers": [{ "name": "app", "image": "busybox:2" }] } });
     harness.pods().patch("web", &PatchParams::default(), &Patch::Strategic(&patch)).await?;
-    eventually("the backend to receive the new image", Duration::from_secs(30), || async {
+    eventually("the backend to receive the new image", Duration::from_secs(60), || async {
         let state = harness.backend.pod(&harness.scope, &uid);
         let image = state.and_then(|s| s.pod).and_then(|p| p.spec).map(|s| s.containers[0].image.clone());
         Ok((image.as_deref() == Some("busybox:2")).then_some(()))

@@ -9,7 +9,7 @@ use crate::support::{Harness, eventually, ready_status};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_node_registers_ready_with_labels_taint_and_a_renewed_lease() -> Result<()> {
     let mut harness = Harness::start("node-ready").await?;
-    let node = eventually("the node to be Ready", Duration::from_secs(30), || async {
+    let node = eventually("the node to be Ready", Duration::from_secs(60), || async {
         Ok(harness.node().await?.filter(|n| ready_status(n).as_deref() == Some("True")))
     })
     .await?;
@@ -34,11 +34,11 @@ async fn the_node_registers_ready_with_labels_taint_and_a_renewed_lease() -> Res
 
     let leases: Api<Lease> = Api::namespaced(harness.client.clone(), "kube-node-lease");
     let renew_time = |lease: &Lease| lease.spec.as_ref().and_then(|s| s.renew_time.clone());
-    let first = eventually("the lease", Duration::from_secs(10), || async {
+    let first = eventually("the lease", Duration::from_secs(20), || async {
         Ok(leases.get_opt(&harness.node_name).await?.and_then(|l| renew_time(&l)))
     })
     .await?;
-    eventually("the lease to be renewed", Duration::from_secs(10), || async {
+    eventually("the lease to be renewed", Duration::from_secs(20), || async {
         Ok(leases.get_opt(&harness.node_name).await?.and_then(|l| renew_time(&l)).filter(|t| *t != first))
     })
     .await?;
@@ -53,7 +53,7 @@ async fn the_node_registers_ready_with_labels_taint_and_a_renewed_lease() -> Res
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_node_turns_not_ready_without_its_backend_and_ready_again_after() -> Result<()> {
     let mut harness = Harness::start("node-backend").await?;
-    eventually("the node to be Ready", Duration::from_secs(30), || async {
+    eventually("the node to be Ready", Duration::from_secs(60), || async {
         Ok(harness.node().await?.filter(|n| ready_status(n).as_deref() == Some("True")))
     })
     .await?;

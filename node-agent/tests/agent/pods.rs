@@ -80,7 +80,7 @@ async fn a_bound_pod_reaches_the_backend_resolved_runs_and_is_deleted_gracefully
     .await?;
     let uid = pod.metadata.uid.clone().context("uid")?;
 
-    let received = eventually("the backend to receive the pod", Duration::from_secs(30), || async {
+    let received = eventually("the backend to receive the pod", Duration::from_secs(60), || async {
         Ok(harness
             .backend
             .received_pods()
@@ -121,7 +121,7 @@ async fn a_bound_pod_reaches_the_backend_resolved_runs_and_is_deleted_gracefully
     let jwt = String::from_utf8(token.files[0].content.clone())?;
     assert_eq!(jwt.split('.').count(), 3, "a JWT from the TokenRequest API");
 
-    let running = eventually("the pod to be Running in the API", Duration::from_secs(30), || async {
+    let running = eventually("the pod to be Running in the API", Duration::from_secs(60), || async {
         let pod = harness.pods().get("web").await?;
         let status = pod.status.clone().unwrap_or_default();
         Ok((status.phase.as_deref() == Some("Running") && status.pod_ip.is_some()).then_some(status))
@@ -137,7 +137,7 @@ async fn a_bound_pod_reaches_the_backend_resolved_runs_and_is_deleted_gracefully
     assert_eq!(running.host_ip.as_deref(), Some("127.0.0.1"));
 
     harness.pods().delete("web", &DeleteParams::default()).await?;
-    eventually("the pod object to be removed", Duration::from_secs(30), || async {
+    eventually("the pod object to be removed", Duration::from_secs(60), || async {
         Ok(harness.pods().get_opt("web").await?.is_none().then_some(()))
     })
     .await?;
@@ -160,7 +160,7 @@ async fn a_pod_the_backend_refuses_fails_with_provider_failed() -> Result<()> {
         }),
     )
     .await?;
-    let status = eventually("the pod to fail", Duration::from_secs(30), || async {
+    let status = eventually("the pod to fail", Duration::from_secs(60), || async {
         let status = harness.pods().get("hosty").await?.status.unwrap_or_default();
         Ok((status.phase.as_deref() == Some("Failed")).then_some(status))
     })
@@ -191,7 +191,7 @@ async fn a_missing_config_map_leaves_the_pod_waiting_until_it_appears() -> Resul
         }),
     )
     .await?;
-    let waiting = eventually("the pod to wait", Duration::from_secs(30), || async {
+    let waiting = eventually("the pod to wait", Duration::from_secs(60), || async {
         let status = harness.pods().get("needy").await?.status.unwrap_or_default();
         let waiting =
             status.container_statuses.unwrap_or_default().first().and_then(|c| c.state.clone()?.waiting);

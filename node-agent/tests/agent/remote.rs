@@ -75,7 +75,7 @@ async fn a_remote_backend_is_reached_over_tls_with_a_token_and_a_wrong_token_is_
         let shutdown = CancellationToken::new();
         let agent =
             tokio::spawn(run_agent(client.clone(), agent_config(&name, settings(token)), shutdown.clone()));
-        let seen = eventually(&format!("{name} to report {expected:?}"), Duration::from_secs(30), || async {
+        let seen = eventually(&format!("{name} to report {expected:?}"), Duration::from_secs(60), || async {
             Ok(readiness(&nodes, &name)
                 .await?
                 .filter(|(status, reason)| (status.as_str(), reason.as_str()) == expected))

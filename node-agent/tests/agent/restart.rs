@@ -40,7 +40,7 @@ async fn restarting_the_agent_mid_creation_loses_and_duplicates_nothing() -> Res
     })
     .await?;
     let backend_uids =
-        eventually("the backend to hold exactly the API's pods", Duration::from_secs(30), || async {
+        eventually("the backend to hold exactly the API's pods", Duration::from_secs(60), || async {
             let uids: HashSet<String> = harness
                 .backend
                 .pods(&harness.scope)
@@ -79,7 +79,7 @@ async fn a_running_pod_whose_config_map_vanished_meanwhile_is_adopted_untouched(
         let status = harness.pods().get("steady").await?.status.unwrap_or_default();
         Ok((status.phase.as_deref() == Some("Running")).then_some(()))
     };
-    eventually("the pod to run", Duration::from_secs(30), running).await?;
+    eventually("the pod to run", Duration::from_secs(60), running).await?;
     harness.kill_agent();
     maps.delete("settings", &DeleteParams::default()).await?;
     harness.start_agent();
