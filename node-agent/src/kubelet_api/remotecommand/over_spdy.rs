@@ -22,6 +22,9 @@ use super::session::{self, ClientIo};
 use super::status::Outcome;
 use crate::kubelet_api::spdy::{self, Connection, RecvHalf, SendHalf, SpdyStream};
 
+/// Longest wait for the connection to end after the session.
+const END_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// Timing of a SPDY session.
 #[derive(Clone, Debug)]
 pub struct SpdySessionConfig {
@@ -137,13 +140,17 @@ where
     for pump in [stdout_pump, stderr_pump].into_iter().flatten() {
         let _ = tokio::time::timeout(config.drain_timeout, pump).await;
     }
-    if let Some(bytes) = outcome.error_stream_bytes(protocol.json_status()) {
-        let _ = error_send.send(Bytes::from(bytes)).await;
-    }
-    let _ = error_send.finish().await;
-    for half in &mut our_halves {
-        let _ = half.finish().await;
-    }
+    let report = async {
+        if let Some(bytes) = outcome.error_stream_bytes(protocol.json_status()) {
+            let _ = error_send.send(Bytes::from(bytes)).await;
+        }
+        let _ = error_send.finish().await;
+        for half in &mut our_halves {
+            let _ = half.finish().await;
+        }
+    };
+    // A client that stops reading cannot hold the session open.
+    let _ = tokio::time::timeout(config.drain_timeout, report).await;
     end_connection(&conn, driver).await;
     Ok(outcome)
 }
@@ -229,11 +236,20 @@ fn pump_out(
     (Some(tx), Some(task))
 }
 
+/// GOAWAY, then wait for the driver; a peer that neither reads nor closes is cut off.
 async fn end_connection(conn: &Connection, driver: JoinHandle<Result<(), spdy::ConnectionError>>) {
-    conn.shutdown().await;
-    match driver.await {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => tracing::debug!(error = %err, "spdy connection ended with an error"),
-        Err(err) => tracing::warn!(error = %err, "spdy connection task failed"),
+    let abort = driver.abort_handle();
+    let ending = async {
+        conn.shutdown().await;
+        driver.await
+    };
+    match tokio::time::timeout(END_TIMEOUT, ending).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(err))) => tracing::debug!(error = %err, "spdy connection ended with an error"),
+        Ok(Err(err)) => tracing::warn!(error = %err, "spdy connection task failed"),
+        Err(_) => {
+            tracing::debug!("spdy connection did not end in time; closing it");
+            abort.abort();
+        }
     }
 }

@@ -100,14 +100,18 @@ where
         }
     };
 
-    if bad_input.is_cancelled() {
-        let _ = writer.close(CloseCode::Protocol, "malformed channel message").await;
-    } else if outcome != Outcome::ClientGone {
-        if let Some(bytes) = outcome.error_stream_bytes(protocol.json_status()) {
-            let _ = writer.send(ERROR, &bytes).await;
+    let report = async {
+        if bad_input.is_cancelled() {
+            let _ = writer.close(CloseCode::Protocol, "malformed channel message").await;
+        } else if outcome != Outcome::ClientGone {
+            if let Some(bytes) = outcome.error_stream_bytes(protocol.json_status()) {
+                let _ = writer.send(ERROR, &bytes).await;
+            }
+            let _ = writer.close(CloseCode::Normal, "").await;
         }
-        let _ = writer.close(CloseCode::Normal, "").await;
-    }
+    };
+    // A client that stops reading cannot hold the session open.
+    let _ = tokio::time::timeout(CLOSE_WAIT, report).await;
     finish_reading(reading).await;
     outcome
 }
