@@ -59,6 +59,22 @@ pub enum Plan {
     Idle,
 }
 
+impl Plan {
+    /// A short name for metrics and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Forget => "forget",
+            Self::DeleteInBackend { .. } => "delete",
+            Self::AwaitRemoval { .. } => "await_removal",
+            Self::Finalize => "finalize",
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::ReportStatus => "report_status",
+            Self::Idle => "idle",
+        }
+    }
+}
+
 fn is_terminal(pod: &Pod) -> bool {
     matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded" | "Failed"))
 }

@@ -93,11 +93,11 @@ impl Shared {
                 )
             })
             .unwrap_or_default();
-        let operation = format!("{next:?}").split([' ', '{']).next().unwrap_or("").to_owned();
-        let span = info_span!("pod_sync", pod = %name, uid, operation = %operation);
+        let operation = next.name();
+        let span = info_span!("pod_sync", pod = %name, uid, operation);
         let started = Instant::now();
         self.act(uid, next, kube, backend, input).instrument(span).await;
-        self.metrics.observe_pod_sync(&operation, started.elapsed());
+        self.metrics.observe_pod_sync(operation, started.elapsed());
     }
 
     async fn act(
