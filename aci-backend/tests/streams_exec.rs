@@ -87,6 +87,22 @@ async fn exec_through_the_emulator_keeps_arguments_stdin_and_exit_codes() {
     assert_eq!(t.output, "hello\nctrl-c \x03 tab \t no newline");
     assert_eq!(t.outcome, exec_exit::Outcome::ExitCode(0));
 
+    let t =
+        session(&world, start(&["printf", "%s|", "a\nb", "\u{e9}\t", "", "-"], false, false), vec![]).await;
+    assert_eq!(t.output, "a\nb|\u{e9}\t||-|", "newlines, tabs, empty and non-ASCII arguments arrive intact");
+
+    let marker = std::env::temp_dir().join(format!("vk-streams-leftover-{}", std::process::id()));
+    let leftover = format!("first\ntouch {}\n", marker.display());
+    let stdin = vec![
+        frame(exec_request::Frame::Stdin(leftover.into_bytes())),
+        frame(exec_request::Frame::StdinClose(v1::StdinClose {})),
+    ];
+    let t = session(&world, start(&["head", "-n", "1"], false, true), stdin).await;
+    assert_eq!(t.output, "first\n");
+    assert_eq!(t.outcome, exec_exit::Outcome::ExitCode(0));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!marker.exists(), "stdin the command left unread is never run by the shell");
+
     let t = session(&world, start(&["sh", "-c", "echo err >&2; exit 0"], false, false), vec![]).await;
     assert_eq!(t.output, "err\n", "stderr arrives merged into stdout");
 

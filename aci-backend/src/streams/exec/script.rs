@@ -134,6 +134,28 @@ mod tests {
     }
 
     #[test]
+    fn the_shell_exits_before_reading_input_the_command_left_unread() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let touched = dir.path().join("touched");
+        let argv = vec!["true".to_string()];
+        let script =
+            posix_script(&argv, Wiring { tty: true, stdin: true }, &Markers::new("n1")).expect("script");
+        let mut child = Command::new("/bin/sh")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("sh runs");
+        let mut input = child.stdin.take().expect("stdin");
+        input.write_all(script.as_bytes()).expect("typed");
+        input.write_all(format!("touch {}\n", touched.display()).as_bytes()).expect("typed");
+        drop(input);
+        let out = child.wait_with_output().expect("sh ends");
+        assert!(String::from_utf8_lossy(&out.stdout).ends_with("\u{1e}vkEn1:0\n"));
+        assert!(!touched.exists(), "the line after the script was not run");
+    }
+
+    #[test]
     fn a_shell_builtin_name_is_looked_up_as_an_executable() {
         let (_, out) = run(&["exit", "4"], Wiring { tty: true, stdin: false });
         let text = String::from_utf8_lossy(&out.stdout);
