@@ -17,6 +17,7 @@ use tracing::{info, warn};
 use vk_proto::v1::NodeInfo;
 
 use super::builder::{NodeConfig, build_node, node_status, own_labels, own_taints, status_fingerprint};
+use super::events;
 use super::lease::{LEASE_NAMESPACE, renew};
 use super::readiness::{BackendView, readiness};
 use super::status_policy::StatusPolicy;
@@ -67,6 +68,7 @@ fn now() -> Time {
 
 /// The node's controller.
 pub struct NodeController {
+    client: Client,
     nodes: Api<Node>,
     leases: Api<Lease>,
     backend: Backend,
@@ -85,6 +87,7 @@ impl NodeController {
         info: watch::Sender<Option<NodeInfo>>,
     ) -> Self {
         Self {
+            client: client.clone(),
             nodes: Api::all(client.clone()),
             leases: Api::namespaced(client, LEASE_NAMESPACE),
             backend,
@@ -190,6 +193,8 @@ impl NodeController {
                 }
             }
         };
+        events::record(&self.client, &node, "Starting", "Started node-agent.", false).await;
+        let mut was_ready = None;
         let mut previous = node.status.clone();
         let mut policy = StatusPolicy::new(self.intervals.status_max_age);
         if let Some(status) = &previous {
@@ -218,7 +223,13 @@ impl NodeController {
                             warn!(%error, "updating node labels and taints failed");
                         }
                     }
-                    let status = node_status(&self.config, last_info.as_ref(), &readiness(&view), previous.as_ref(), &now());
+                    let readiness = readiness(&view);
+                    if was_ready != Some(readiness.ready) {
+                        let (reason, warning) = if readiness.ready { ("NodeReady", false) } else { ("NodeNotReady", true) };
+                        events::record(&self.client, &node, reason, &readiness.message, warning).await;
+                        was_ready = Some(readiness.ready);
+                    }
+                    let status = node_status(&self.config, last_info.as_ref(), &readiness, previous.as_ref(), &now());
                     let fingerprint = status_fingerprint(&status);
                     if policy.due(Instant::now(), &fingerprint) {
                         match self.write_status(&status).await {

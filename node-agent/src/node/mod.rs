@@ -2,6 +2,7 @@
 
 mod builder;
 mod controller;
+mod events;
 mod lease;
 mod readiness;
 mod status_policy;

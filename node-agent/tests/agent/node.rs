@@ -2,7 +2,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::Event;
 use kube::Api;
+use kube::api::ListParams;
 
 use crate::support::{Harness, eventually, ready_status};
 
@@ -68,6 +70,24 @@ async fn the_node_turns_not_ready_without_its_backend_and_ready_again_after() ->
         .and_then(|c| c.into_iter().find(|c| c.type_ == "Ready"))
         .context("Ready condition")?;
     assert_eq!(ready.reason.as_deref(), Some("BackendUnreachable"));
+    let events: Api<Event> = Api::namespaced(harness.client.clone(), "default");
+    let node_events = |reason: &'static str| {
+        let (events, name) = (events.clone(), harness.node_name.clone());
+        move || {
+            let (events, name) = (events.clone(), name.clone());
+            async move {
+                let list = events.list(&ListParams::default()).await?.items;
+                Ok(list.into_iter().find(|e| {
+                    e.involved_object.name.as_deref() == Some(name.as_str())
+                        && e.reason.as_deref() == Some(reason)
+                }))
+            }
+        }
+    };
+    let not_ready =
+        eventually("a NodeNotReady event", Duration::from_secs(20), node_events("NodeNotReady")).await?;
+    assert_eq!(not_ready.type_.as_deref(), Some("Warning"));
+    eventually("a Starting event", Duration::from_secs(20), node_events("Starting")).await?;
     harness.start_backend().await?;
     eventually("the node to be Ready again", Duration::from_secs(60), || async {
         Ok(harness.node().await?.filter(|n| ready_status(n).as_deref() == Some("True")))
