@@ -15,6 +15,8 @@ pub use service::{KubeletApi, PodDirectory};
 pub use tls::{ServingCertificate, server_config};
 
 #[cfg(test)]
+mod apiserver_tests;
+#[cfg(test)]
 mod kube_client_tests;
 #[cfg(test)]
 mod service_tests;

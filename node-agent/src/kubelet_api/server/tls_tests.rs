@@ -52,13 +52,13 @@ impl AccessReviewer for OnlyApiserver {
     }
 }
 
-struct Pki {
-    dir: tempfile::TempDir,
+pub(super) struct Pki {
+    pub(super) dir: tempfile::TempDir,
     ca: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
 }
 
 impl Pki {
-    fn new() -> Pki {
+    pub(super) fn new() -> Pki {
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
         params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
         params.distinguished_name.push(rcgen::DnType::CommonName, "test CA");
@@ -70,7 +70,7 @@ impl Pki {
     }
 
     /// A certificate signed by the CA: (chain, key).
-    fn issue(
+    pub(super) fn issue(
         &self,
         names: &[&str],
         cn: &str,
@@ -91,6 +91,17 @@ impl Pki {
 }
 
 async fn start(pki: &Pki) -> (u16, CancellationToken, Served) {
+    let gate = Gate::checked(Arc::new(OnlyApiserver), Arc::new(OnlyApiserver));
+    start_with(pki, gate, &pki.dir.path().join("ca.crt")).await
+}
+
+/// Serves the kubelet API on 127.0.0.1 with a certificate from `pki`, trusting client
+/// certificates signed by the CA in `client_ca`.
+pub(super) async fn start_with(
+    pki: &Pki,
+    gate: Gate,
+    client_ca: &std::path::Path,
+) -> (u16, CancellationToken, Served) {
     let key = rcgen::KeyPair::generate().expect("key");
     let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
     params.distinguished_name.push(rcgen::DnType::CommonName, "vk");
@@ -101,11 +112,11 @@ async fn start(pki: &Pki) -> (u16, CancellationToken, Served) {
         cert: pki.dir.path().join("tls.crt"),
         key: pki.dir.path().join("tls.key"),
     };
-    let tls = server_config(&serving, Some(&pki.dir.path().join("ca.crt"))).expect("tls config");
+    let tls = server_config(&serving, Some(client_ca)).expect("tls config");
     let served = serve_provider().await;
     let api = Arc::new(KubeletApi {
         node_name: "vk".into(),
-        gate: Gate::checked(Arc::new(OnlyApiserver), Arc::new(OnlyApiserver)),
+        gate,
         pods: Arc::new(NoPods),
         provider: ProviderClient::clone(&served.client),
         spdy: SpdySessionConfig::default(),
@@ -117,10 +128,12 @@ async fn start(pki: &Pki) -> (u16, CancellationToken, Served) {
     (port, shutdown, served)
 }
 
-async fn healthz(
+pub(super) async fn get(
     pki: &Pki,
     port: u16,
     client: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+    token: Option<&str>,
+    path: &str,
 ) -> Result<StatusCode, String> {
     let mut roots = RootCertStore::empty();
     roots.add(pki.ca.der().clone()).expect("root");
@@ -138,14 +151,23 @@ async fn healthz(
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.map_err(|e| e.to_string())?;
     tokio::spawn(connection);
-    let request = Request::get("/healthz")
-        .header(header::HOST, "localhost")
-        .body(Empty::<Bytes>::new())
-        .expect("request");
+    let mut request = Request::get(path).header(header::HOST, "localhost");
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let request = request.body(Empty::<Bytes>::new()).expect("request");
     let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
     let status = response.status();
     let _ = response.into_body().collect().await;
     Ok(status)
+}
+
+async fn healthz(
+    pki: &Pki,
+    port: u16,
+    client: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+) -> Result<StatusCode, String> {
+    get(pki, port, client, None, "/healthz").await
 }
 
 #[tokio::test]
