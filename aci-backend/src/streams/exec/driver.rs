@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{SinkExt as _, Stream, StreamExt as _};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
 use vk_proto::v1::{self, exec_exit, exec_request, exec_response};
 
 use super::state::{Action, Event, State};
-use crate::streams::terminal::Terminal;
+use crate::streams::terminal::{Terminal, TerminalInput};
 
 /// The response frames of a session.
 pub type SessionStream = ReceiverStream<v1::ExecResponse>;
@@ -42,7 +42,7 @@ fn unknown(reason: &str) -> v1::ExecResponse {
     exit(exec_exit::Outcome::ExitCodeUnknown(v1::ExitCodeUnknown { reason: reason.into() }))
 }
 
-fn failed(message: String) -> v1::ExecResponse {
+fn failed_frame(message: String) -> v1::ExecResponse {
     exit(exec_exit::Outcome::Error(v1::ExecError { code: tonic::Code::Unavailable as i32, message }))
 }
 
@@ -74,22 +74,43 @@ pub(crate) async fn close(mut terminal: Terminal) {
     let _ = tokio::time::timeout(Duration::from_secs(5), terminal.input.close()).await;
 }
 
+/// The terminal's input, written by its own task so output keeps flowing while input waits.
+struct Writer {
+    bytes: mpsc::Sender<Bytes>,
+    failed: oneshot::Receiver<String>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Writer {
+    fn start(mut input: TerminalInput) -> Self {
+        let (bytes, mut queue) = mpsc::channel::<Bytes>(16);
+        let (report, failed) = oneshot::channel();
+        let task = tokio::spawn(async move {
+            while let Some(b) = queue.recv().await {
+                if let Err(e) = input.send(b).await {
+                    let _ = report.send(e.to_string());
+                    return;
+                }
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(5), input.close()).await;
+        });
+        Writer { bytes, failed, task }
+    }
+
+    /// Closes the terminal once everything queued was written.
+    async fn finish(self) {
+        drop(self.bytes);
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
+    }
+}
+
 /// Carries out one action; false when the session is over.
-async fn apply(
-    action: Action,
-    terminal: &mut Terminal,
-    tx: &mpsc::Sender<v1::ExecResponse>,
-    relay: Relay,
-) -> bool {
+async fn apply(action: Action, writer: &Writer, tx: &mpsc::Sender<v1::ExecResponse>, relay: Relay) -> bool {
     let frame = match action {
         Action::Send(bytes) => {
-            return match terminal.input.send(bytes).await {
-                Ok(()) => true,
-                Err(e) => {
-                    let _ = tx.send(failed(format!("exec on ACI: {e}"))).await;
-                    false
-                }
-            };
+            // A writer that failed says so through `failed`; the loop ends the session then.
+            let _ = writer.bytes.send(bytes).await;
+            return true;
         }
         Action::Started => return true,
         Action::Stdout(bytes) if relay.output => {
@@ -97,12 +118,12 @@ async fn apply(
         }
         Action::Stdout(_) => return true,
         Action::Exit(code) => exit(exec_exit::Outcome::ExitCode(code)),
-        Action::ExitUnreadable(text) => failed(format!("exec on ACI: unreadable exit status {text:?}")),
+        Action::ExitUnreadable(text) => failed_frame(format!("exec on ACI: unreadable exit status {text:?}")),
         Action::NoStart(said) => {
-            failed(format!("exec on ACI: the shell ended early: {}", String::from_utf8_lossy(&said)))
+            failed_frame(format!("exec on ACI: the shell ended early: {}", String::from_utf8_lossy(&said)))
         }
         Action::Lost => {
-            failed("exec on ACI: the container's terminal closed before the command ended".into())
+            failed_frame("exec on ACI: the container's terminal closed before the command ended".into())
         }
         Action::Ended => unknown(relay.unknown_reason),
     };
@@ -128,7 +149,7 @@ fn client_event(frame: Option<v1::ExecRequest>, relay: Relay, open: &mut bool) -
 }
 
 async fn drive<R>(
-    mut terminal: Terminal,
+    terminal: Terminal,
     mut state: State,
     mut actions: Vec<Action>,
     mut requests: R,
@@ -137,25 +158,39 @@ async fn drive<R>(
 ) where
     R: Stream<Item = v1::ExecRequest> + Send + Unpin + 'static,
 {
+    let Terminal { mut output, input } = terminal;
+    let mut writer = Writer::start(input);
+    let mut writer_alive = true;
     let mut requests_open = true;
     loop {
         for action in std::mem::take(&mut actions) {
-            if !apply(action, &mut terminal, &tx, relay).await {
-                close(terminal).await;
+            if !apply(action, &writer, &tx, relay).await {
+                writer.finish().await;
                 return;
             }
         }
         if state.is_done() {
-            close(terminal).await;
+            writer.finish().await;
             return;
         }
+        // One client frame makes at most one write, so read one only while the queue has room.
+        let can_read = requests_open && !state.is_starting() && writer.bytes.capacity() > 0;
         let event = tokio::select! {
             _ = tx.closed() => {
                 tracing::debug!("exec client went away: closing the container terminal");
-                close(terminal).await;
+                writer.finish().await;
                 return;
             }
-            out = terminal.output.next() => match out {
+            failed = &mut writer.failed, if writer_alive => {
+                writer_alive = false;
+                if let Ok(e) = failed {
+                    let _ = tx.send(failed_frame(format!("exec on ACI: {e}"))).await;
+                    writer.finish().await;
+                    return;
+                }
+                None
+            }
+            out = output.next() => match out {
                 Some(Ok(bytes)) => Some(Event::Output(bytes)),
                 Some(Err(e)) => {
                     tracing::debug!(error = %e, "container terminal failed");
@@ -163,9 +198,7 @@ async fn drive<R>(
                 }
                 None => Some(Event::Closed),
             },
-            frame = requests.next(), if requests_open && !state.is_starting() => {
-                client_event(frame, relay, &mut requests_open)
-            }
+            frame = requests.next(), if can_read => client_event(frame, relay, &mut requests_open),
         };
         if let Some(event) = event {
             let (next, more) = state.step(event);

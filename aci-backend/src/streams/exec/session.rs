@@ -318,4 +318,32 @@ mod tests {
         let exit = v1::ExecExit { outcome: Some(exec_exit::Outcome::ExitCode(2)) };
         assert_eq!(frames[2], exec_response::Frame::Exit(exit));
     }
+
+    #[tokio::test]
+    async fn a_terminal_that_stops_taking_input_ends_the_session_with_an_error() {
+        let container = Scripted::new(Arc::new(|_: &str, mut far: Far| {
+            tokio::spawn(async move {
+                let nonce = read_nonce(&mut far).await.expect("a driver script is typed");
+                let Far { output, input } = far;
+                drop(input);
+                let _ = output.unbounded_send(Ok(Bytes::from(format!("\x1evkS{nonce}\n"))));
+                // Output stays open: only the failed write can end the session.
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                drop(output);
+            });
+        }));
+        let mut begin = start(&["cat"]);
+        begin.stdin = true;
+        let stdin = v1::ExecRequest { frame: Some(v1::exec_request::Frame::Stdin(b"data\n".to_vec())) };
+        let requests = futures::stream::iter(vec![stdin]).chain(futures::stream::pending());
+        let stream = exec(&container, TargetOs::Linux, begin, requests).await.expect("starts");
+        let frames =
+            tokio::time::timeout(Duration::from_secs(10), frames(stream)).await.expect("ends in time");
+        let Some(exec_response::Frame::Exit(v1::ExecExit { outcome: Some(exec_exit::Outcome::Error(e)) })) =
+            frames.last()
+        else {
+            panic!("an error ends the session: {frames:?}")
+        };
+        assert_eq!(e.code, tonic::Code::Unavailable as i32, "{}", e.message);
+    }
 }
