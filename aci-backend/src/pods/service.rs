@@ -10,7 +10,7 @@ use vk_proto::v1;
 
 use super::error::PodsError;
 use crate::arm::{ArmError, Deleted};
-use crate::engine::Engine;
+use crate::engine::{Engine, Entry};
 use crate::translate::{GroupLimits, TranslateConfig, group_name, translate};
 
 /// The scope a call acts for.
@@ -95,7 +95,9 @@ impl PodService {
     /// Creates the pod, or returns the existing one (`true`) when its UID is known.
     pub async fn create(&self, scope: &CallScope, pod: &v1::Pod) -> Result<(v1::PodState, bool), PodsError> {
         let meta = required(pod)?;
-        if let Some(state) = self.existing(scope, &meta.uid).await? {
+        if let Some(entry) = self.engine.find(&scope.cluster_id, &scope.node_name, &meta.uid)
+            && let Some(state) = entry.state
+        {
             return Ok((state, true));
         }
         let name = group_name(&scope.cluster_id, &meta.namespace, &meta.name, &meta.uid);
@@ -120,8 +122,18 @@ impl PodService {
         Ok((state, false))
     }
 
+    /// The pod's group; when the cache does not know it, one list call makes sure it was not
+    /// just created (for example by another replica) before answering that it does not exist.
+    async fn lookup(&self, scope: &CallScope, uid: &str) -> Result<Option<Entry>, PodsError> {
+        if let Some(entry) = self.engine.find(&scope.cluster_id, &scope.node_name, uid) {
+            return Ok(Some(entry));
+        }
+        self.engine.refresh_list().await.map_err(explain)?;
+        Ok(self.engine.find(&scope.cluster_id, &scope.node_name, uid))
+    }
+
     async fn existing(&self, scope: &CallScope, uid: &str) -> Result<Option<v1::PodState>, PodsError> {
-        let Some(entry) = self.engine.find(&scope.cluster_id, &scope.node_name, uid) else { return Ok(None) };
+        let Some(entry) = self.lookup(scope, uid).await? else { return Ok(None) };
         match entry.state {
             Some(state) => Ok(Some(state)),
             None => self.engine.read(&entry.name).await.map_err(explain),
@@ -131,10 +143,8 @@ impl PodService {
     /// Replaces the pod's spec; `true` when the group had to be recreated.
     pub async fn update(&self, scope: &CallScope, pod: &v1::Pod) -> Result<(v1::PodState, bool), PodsError> {
         let meta = required(pod)?;
-        let entry = self
-            .engine
-            .find(&scope.cluster_id, &scope.node_name, &meta.uid)
-            .ok_or_else(|| PodsError::NotFound(meta.uid.clone()))?;
+        let entry =
+            self.lookup(scope, &meta.uid).await?.ok_or_else(|| PodsError::NotFound(meta.uid.clone()))?;
         if entry.owner.spec_hash == pod.spec_hash
             && let Some(state) = self.existing(scope, &meta.uid).await?
         {
@@ -164,7 +174,7 @@ impl PodService {
 
     /// Deletes the pod: `(found, gone)`.
     pub async fn delete(&self, scope: &CallScope, uid: &str) -> Result<(bool, bool), PodsError> {
-        let Some(entry) = self.engine.find(&scope.cluster_id, &scope.node_name, uid) else {
+        let Some(entry) = self.lookup(scope, uid).await? else {
             return Ok((false, true));
         };
         match self.engine.arm().delete_group(&entry.name).await.map_err(explain)? {
