@@ -10,5 +10,5 @@ mod source;
 mod stream;
 
 pub use error::LogsError;
-pub use source::{AciLogs, LogSource};
+pub use source::{AciLogs, LogSource, RunningProbe};
 pub use stream::{LogStream, LogsConfig, logs};

@@ -94,6 +94,8 @@ pub async fn logs(
         let mut failures = 0u32;
         loop {
             tokio::time::sleep(config.poll_every).await;
+            // Checked before reading: a container that stopped has written everything.
+            let last = !source.running().await;
             match poll(source.as_ref(), &mut known, &mut window, config.window).await {
                 Ok(diff) => {
                     failures = 0;
@@ -105,7 +107,7 @@ pub async fn logs(
                     if !data.is_empty() {
                         yield Ok(v1::ContainerLogsChunk { data });
                     }
-                    if emitter.is_done() {
+                    if emitter.is_done() || last {
                         return;
                     }
                 }
@@ -164,6 +166,7 @@ mod tests {
         lines: Mutex<Vec<String>>,
         fetches: AtomicUsize,
         gone: Mutex<bool>,
+        stopped: std::sync::atomic::AtomicBool,
     }
 
     impl MemLog {
@@ -188,6 +191,10 @@ mod tests {
             let lines = self.lines.lock().expect("lock");
             let skip = tail.map_or(0, |t| lines.len().saturating_sub(t as usize));
             Ok(lines[skip..].iter().map(|l| format!("{l}\n")).collect())
+        }
+
+        async fn running(&self) -> bool {
+            !self.stopped.load(Ordering::SeqCst)
         }
     }
 
@@ -277,5 +284,18 @@ mod tests {
         let err = logs(log.clone(), &req, CONFIG).await.err().expect("refused");
         assert_eq!(err.code(), tonic::Code::InvalidArgument);
         assert_eq!(log.fetches.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn following_ends_after_the_last_lines_of_a_stopped_container() {
+        let log = Arc::new(MemLog::default());
+        log.push(1, "running");
+        let mut stream = logs(log.clone(), &request(true, None), CONFIG).await.expect("opens");
+        assert_eq!(next_text(&mut stream).await, "running\n");
+        log.push(2, "last words");
+        log.stopped.store(true, Ordering::SeqCst);
+        assert_eq!(next_text(&mut stream).await, "last words\n");
+        let end = tokio::time::timeout(Duration::from_secs(30), stream.next()).await.expect("ends in time");
+        assert!(end.is_none(), "the stream ends with the container");
     }
 }
