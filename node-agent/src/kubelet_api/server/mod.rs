@@ -1,5 +1,6 @@
 //! The kubelet HTTPS server: routes, authentication and authorization, and handlers.
 
+pub mod agent;
 pub mod auth;
 pub mod logs;
 pub mod provider;
@@ -10,6 +11,7 @@ pub mod stats;
 pub mod tls;
 pub mod upgrade;
 
+pub use agent::{Access, run_for_agent};
 pub use serve::{ServeError, ServerSettings, run, serve_connection, serve_tls};
 pub use service::{KubeletApi, PodDirectory};
 pub use tls::{ServingCertificate, server_config};

@@ -47,14 +47,6 @@ pub fn http_status(code: tonic::Code) -> StatusCode {
     }
 }
 
-/// Compile-time check: the agent's backend client can serve the kubelet API.
-#[cfg(test)]
-#[allow(dead_code)]
-fn the_agents_backend_client_is_a_provider_channel(backend: &crate::backend::Backend) {
-    fn check<T: ProviderChannel>(_: &vk_proto::v1::provider_client::ProviderClient<T>) {}
-    check(&backend.raw());
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
