@@ -16,6 +16,15 @@ use crate::streams::terminal::{Terminal, TerminalInput};
 /// The response frames of a session.
 pub type SessionStream = ReceiverStream<v1::ExecResponse>;
 
+/// The client frames of a gRPC request stream (after the start frame was taken from it), ending at
+/// the first transport error.
+pub fn client_frames<S>(frames: S) -> impl Stream<Item = v1::ExecRequest> + Send + Unpin + 'static
+where
+    S: Stream<Item = Result<v1::ExecRequest, tonic::Status>> + Send + Unpin + 'static,
+{
+    frames.take_while(|r| std::future::ready(r.is_ok())).filter_map(|r| std::future::ready(r.ok()))
+}
+
 /// Frames the session sends to the client.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Relay {
@@ -205,5 +214,22 @@ async fn drive<R>(
             state = next;
             actions = more;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_frames_end_at_the_first_transport_error() {
+        let stdin = |b: &[u8]| v1::ExecRequest { frame: Some(exec_request::Frame::Stdin(b.to_vec())) };
+        let frames = futures::stream::iter(vec![
+            Ok(stdin(b"a")),
+            Err(tonic::Status::cancelled("gone")),
+            Ok(stdin(b"b")),
+        ]);
+        let got: Vec<v1::ExecRequest> = futures::executor::block_on(client_frames(frames).collect());
+        assert_eq!(got, vec![stdin(b"a")]);
     }
 }

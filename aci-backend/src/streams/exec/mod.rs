@@ -38,7 +38,7 @@ pub mod state;
 pub mod stdin;
 pub mod windows;
 
-pub use driver::SessionStream;
 pub(crate) use driver::{Relay, spawn, started};
+pub use driver::{SessionStream, client_frames};
 pub use error::ExecError;
 pub use session::{POSIX_SHELL, SHELL_START, TargetOs, WINDOWS_SHELL, exec, term_size};
