@@ -41,7 +41,11 @@ impl Default for SpdySessionConfig {
         Self {
             stream_creation_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(10),
-            connection: spdy::Config::default(),
+            // The kubelet's default --streaming-connection-idle-timeout.
+            connection: spdy::Config {
+                idle_timeout: Some(Duration::from_secs(4 * 3600)),
+                ..spdy::Config::default()
+            },
         }
     }
 }

@@ -35,6 +35,9 @@ pub struct Config {
     pub peer_window_policy: PeerWindowPolicy,
     /// After our GOAWAY, how long to wait for the peer to close and for queued frames to go out.
     pub linger: Duration,
+    /// End the connection (GOAWAY) when no frame was read or written for this long, like the
+    /// kubelet's `--streaming-connection-idle-timeout`. `None`: never.
+    pub idle_timeout: Option<Duration>,
     /// Control frames (PING replies, WINDOW_UPDATE, RST_STREAM) that may wait for the writer;
     /// a peer that makes us exceed this is flooding us and is disconnected.
     pub max_queued_control_frames: usize,
@@ -48,6 +51,7 @@ impl Default for Config {
             max_data_frame: 32 * 1024,
             peer_window_policy: PeerWindowPolicy::AfterFirstUpdate,
             linger: Duration::from_secs(5),
+            idle_timeout: None,
             max_queued_control_frames: 1024,
         }
     }
@@ -65,6 +69,9 @@ pub enum ConnectionError {
     /// Reading from or writing to the transport failed.
     #[error("spdy connection: transport: {0}")]
     Io(#[source] std::io::Error),
+    /// No frame went either way for the idle timeout.
+    #[error("spdy connection: idle for {0:?}")]
+    Idle(Duration),
     /// The frame encoder could not be created or failed.
     #[error("spdy connection: encoding frame: {0}")]
     Encode(#[source] FrameError),
@@ -166,13 +173,19 @@ where
         };
         let (read, write) = tokio::io::split(io);
         let writer_done = CancellationToken::new();
-        let write_fut =
-            write_loop(FramedWrite::new(write, encoder), data_rx, control_rx, writer_done.clone());
+        let activity = Arc::new(Activity::default());
+        let write_fut = write_loop(
+            FramedWrite::new(write, encoder),
+            data_rx,
+            control_rx,
+            writer_done.clone(),
+            activity.clone(),
+        );
         tokio::pin!(write_fut);
 
         let handler = FrameHandler::new(shared.clone(), incoming, config.clone());
-        let read_fut =
-            read_loop(FramedRead::new(read, FrameDecoder::new()), handler, writer_done, config.linger);
+        let frames = FramedRead::new(read, FrameDecoder::new());
+        let read_fut = read_loop(frames, handler, writer_done, &config, activity);
         tokio::pin!(read_fut);
 
         let mut write_result = None;
@@ -210,25 +223,66 @@ fn finish(shared: &Shared) {
     shared.ended.cancel();
 }
 
+/// When a frame last went either way.
+struct Activity {
+    last: Mutex<tokio::time::Instant>,
+}
+
+impl Default for Activity {
+    fn default() -> Self {
+        Self { last: Mutex::new(tokio::time::Instant::now()) }
+    }
+}
+
+impl Activity {
+    fn touch(&self) {
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = tokio::time::Instant::now();
+    }
+
+    fn last(&self) -> tokio::time::Instant {
+        *self.last.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Resolves once nothing happened for `timeout`; never without one.
+    async fn idle_for(&self, timeout: Option<Duration>) {
+        let Some(timeout) = timeout else { return std::future::pending().await };
+        loop {
+            let deadline = self.last() + timeout;
+            if deadline <= tokio::time::Instant::now() {
+                return;
+            }
+            tokio::time::sleep_until(deadline).await;
+        }
+    }
+}
+
 async fn read_loop<R>(
     mut frames: FramedRead<R, FrameDecoder>,
     mut handler: FrameHandler,
     writer_done: CancellationToken,
-    linger: Duration,
+    config: &Config,
+    activity: Arc<Activity>,
 ) -> Result<(), ConnectionError>
 where
     R: AsyncRead + Unpin,
 {
     let linger_after_writer = async {
         writer_done.cancelled().await;
-        tokio::time::sleep(linger).await;
+        tokio::time::sleep(config.linger).await;
     };
     tokio::pin!(linger_after_writer);
+    let idle = activity.idle_for(config.idle_timeout);
+    tokio::pin!(idle);
     loop {
         let next = tokio::select! {
             next = frames.next() => next,
             () = &mut linger_after_writer => return Ok(()),
+            () = &mut idle => {
+                handler.fail(GoAwayStatus::Ok).await;
+                return Err(ConnectionError::Idle(config.idle_timeout.unwrap_or_default()));
+            }
         };
+        activity.touch();
         match next {
             None => {
                 handler.peer_closed().await;
@@ -257,6 +311,7 @@ async fn write_loop<W>(
     mut data_rx: mpsc::Receiver<Outbound>,
     mut control_rx: mpsc::Receiver<Outbound>,
     done: CancellationToken,
+    activity: Arc<Activity>,
 ) -> Result<(), ConnectionError>
 where
     W: AsyncWrite + Unpin,
@@ -272,6 +327,7 @@ where
             match next {
                 Outbound::Frame(frame) => {
                     sink.feed(frame).await.map_err(write_error)?;
+                    activity.touch();
                     if control_rx.is_empty() && data_rx.is_empty() {
                         sink.flush().await.map_err(write_error)?;
                     }

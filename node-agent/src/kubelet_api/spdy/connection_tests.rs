@@ -258,3 +258,19 @@ proptest! {
         });
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_idle_connection_is_closed_after_the_idle_timeout() {
+    let config = Config { idle_timeout: Some(Duration::from_secs(60)), ..Config::default() };
+    let (mut client, _conn, task) = TestClient::start(config);
+    // Activity keeps the connection open past the timeout.
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_secs(40)).await;
+        client.send(Frame::Ping { id: 1 }).await;
+        assert_eq!(client.next().await, Some(Frame::Ping { id: 1 }));
+    }
+    let goaway = client.next_within(Duration::from_secs(120)).await;
+    assert_eq!(goaway, Some(Frame::GoAway { last_good_stream_id: 0, status: GoAwayStatus::Ok }));
+    let result = task.await.expect("driver task");
+    assert!(matches!(result, Err(ConnectionError::Idle(_))), "{result:?}");
+}
