@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::kubelet_api::server::{Access, ServerSettings, ServingCertificate};
+
 /// node-agent: a virtual Kubernetes node whose pods run through a provider backend.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "node-agent", version, about)]
@@ -103,6 +105,25 @@ pub struct Flags {
     /// Seconds between backend node-info polls (Ready follows them).
     #[arg(long, env = "VK_NODE_STATUS_POLL_SECONDS", default_value_t = 10)]
     pub node_status_poll_seconds: u64,
+
+    /// Kubelet API serving certificate (PEM chain); needs --tls-private-key-file. Without it
+    /// the agent generates a self-signed certificate for the node name and --internal-ip.
+    #[arg(long, env = "VK_TLS_CERT_FILE", requires = "tls_private_key_file")]
+    pub tls_cert_file: Option<PathBuf>,
+
+    /// Private key (PEM) of --tls-cert-file.
+    #[arg(long, env = "VK_TLS_PRIVATE_KEY_FILE", requires = "tls_cert_file")]
+    pub tls_private_key_file: Option<PathBuf>,
+
+    /// CA bundle that signs the apiserver's kubelet client certificate
+    /// (its --kubelet-client-certificate). Without it, only bearer tokens authenticate.
+    #[arg(long, env = "VK_CLIENT_CA_FILE")]
+    pub client_ca_file: Option<PathBuf>,
+
+    /// Serve the kubelet API with no authentication or authorization at all. For local
+    /// development only: anyone who reaches the port can read logs and exec into pods.
+    #[arg(long, env = "VK_INSECURE_KUBELET_API")]
+    pub insecure_kubelet_api: bool,
 }
 
 impl Flags {
@@ -121,6 +142,21 @@ impl Flags {
     /// Node info poll interval.
     pub fn node_status_poll(&self) -> Duration {
         Duration::from_secs(self.node_status_poll_seconds.max(1))
+    }
+
+    /// How to serve the kubelet API: on all addresses at --kubelet-port.
+    pub fn kubelet_api(&self) -> (ServerSettings, Access) {
+        let serving = match (&self.tls_cert_file, &self.tls_private_key_file) {
+            (Some(cert), Some(key)) => ServingCertificate::Files { cert: cert.clone(), key: key.clone() },
+            _ => ServingCertificate::SelfSigned { names: vec![self.node_name(), self.internal_ip.clone()] },
+        };
+        let settings = ServerSettings {
+            address: SocketAddr::from(([0, 0, 0, 0], self.kubelet_port)),
+            serving,
+            client_ca: self.client_ca_file.clone(),
+        };
+        let access = if self.insecure_kubelet_api { Access::Unchecked } else { Access::Reviewed };
+        (settings, access)
     }
 }
 
@@ -149,6 +185,20 @@ mod tests {
         );
         assert_eq!(flags.taint_effect, "NoSchedule");
         assert!(Flags::try_parse_from(["node-agent", "--os", "plan9"]).is_err());
+    }
+
+    #[test]
+    fn the_kubelet_api_is_reviewed_and_self_signed_unless_told_otherwise() {
+        let flags = Flags::try_parse_from(["node-agent", "--nodename", "vk", "--internal-ip", "10.1.2.3"])
+            .expect("valid flags");
+        let (settings, access) = flags.kubelet_api();
+        assert_eq!(access, Access::Reviewed);
+        assert_eq!(settings.address.port(), 10250);
+        assert!(matches!(settings.serving, ServingCertificate::SelfSigned { ref names }
+            if names == &["vk".to_owned(), "10.1.2.3".to_owned()]));
+        let insecure = Flags::try_parse_from(["node-agent", "--insecure-kubelet-api"]).expect("valid flags");
+        assert_eq!(insecure.kubelet_api().1, Access::Unchecked);
+        assert!(Flags::try_parse_from(["node-agent", "--tls-cert-file", "c.pem"]).is_err());
     }
 
     #[test]

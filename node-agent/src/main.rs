@@ -1,8 +1,9 @@
 //! `node-agent` entry point: parse flags, set up logging, run until SIGTERM or Ctrl-C.
 
 use clap::Parser;
-use node_agent::app::{AgentConfig, install_crypto_provider, kube_client, run_agent};
+use node_agent::app::{AgentConfig, install_crypto_provider, kube_client, run_agent_with};
 use node_agent::flags::Flags;
+use node_agent::kubelet_api::server::run_for_agent;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
@@ -35,6 +36,15 @@ async fn main() -> anyhow::Result<()> {
         }
         trigger.cancel();
     });
-    run_agent(client, config, shutdown).await?;
+    let (kubelet_api, access) = flags.kubelet_api();
+    run_agent_with(client, config, shutdown, move |parts| async move {
+        let stop = parts.shutdown.clone();
+        // A kubelet that cannot serve its API (logs, exec) is broken: stop rather than limp on.
+        if let Err(error) = run_for_agent(parts, kubelet_api, access).await {
+            tracing::error!(%error, "the kubelet API failed; stopping");
+            stop.cancel();
+        }
+    })
+    .await?;
     Ok(())
 }

@@ -21,10 +21,13 @@ async fn the_binary_registers_its_node_and_removes_it_on_sigterm() -> Result<()>
     let backend = ReferenceBackend::new(ReferenceConfig::default());
     let server = backend.serve_unix(&socket).await?;
     let name = unique_name("vk-binary");
+    // Several agents share this machine: give this one its own kubelet API port.
+    let kubelet_port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port().to_string();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_node-agent"))
         .args(["--kubeconfig", &plane.kubeconfig_path().display().to_string()])
         .args(["--nodename", &name, "--backend", &format!("unix://{}", socket.display())])
         .args(["--metrics-addr", "127.0.0.1:0", "--node-status-poll-seconds", "1", "--remove-node-on-exit"])
+        .args(["--kubelet-port", &kubelet_port])
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .kill_on_drop(true)
