@@ -14,6 +14,7 @@ use crate::config::{Flags, NodeOs, credential, http_client};
 use crate::engine::{Engine, Pace};
 use crate::grpc::AciProvider;
 use crate::pods::PodService;
+use crate::serve::health::{self, Readiness};
 use crate::serve::{Callers, TcpSecurity, serve};
 use crate::streams::terminal::{WsConnector, websocket_tls};
 use crate::translate::{ClusterDns, GroupLimits, GroupOs, TranslateConfig};
@@ -46,6 +47,9 @@ pub enum StartError {
     /// Serving failed.
     #[error(transparent)]
     Serve(#[from] crate::serve::ServeError),
+    /// The health port could not be bound.
+    #[error(transparent)]
+    Health(#[from] crate::serve::health::HealthError),
 }
 
 fn read(flag: &'static str, path: &std::path::Path) -> Result<Vec<u8>, StartError> {
@@ -160,13 +164,29 @@ pub async fn run(
         _ => None,
     };
     let backend = build(&flags, Pace::default())?;
+    let readiness = Readiness::default();
+    let (stop_health, health_stopped) = tokio::sync::oneshot::channel::<()>();
+    if let Some(address) = flags.health_addr {
+        let served = health::bind(address, readiness.clone(), async move {
+            let _ = health_stopped.await;
+        })
+        .await?;
+        tokio::spawn(async move {
+            if let Err(error) = served.await {
+                tracing::warn!(%error, "the health port stopped");
+            }
+        });
+    }
     if let Err(e) = backend.engine.sync_once().await {
         tracing::warn!(error = %e, "the first look at Azure failed; serving anyway and retrying");
     }
     apply_capabilities(&backend, flags.node_os).await;
     let engine = tokio::spawn(backend.engine.clone().run());
     tracing::info!(listen = %flags.listen, "serving the provider API");
+    readiness.set(true);
     let served = serve(&flags.listen, backend.provider, tcp, shutdown).await;
+    readiness.set(false);
+    let _ = stop_health.send(());
     engine.abort();
     Ok(served?)
 }

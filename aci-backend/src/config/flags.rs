@@ -106,6 +106,10 @@ pub struct Flags {
     /// ACI container group deletes allowed per hour.
     #[arg(long, env = "VK_ACI_DELETES_PER_HOUR", default_value_t = 300)]
     pub deletes_per_hour: usize,
+    /// Address of the HTTP health port for Kubernetes probes (`/healthz` liveness, `/readyz`
+    /// readiness), for example `0.0.0.0:8080`. Not served when unset.
+    #[arg(long, env = "VK_ACI_HEALTH_ADDR")]
+    pub health_addr: Option<std::net::SocketAddr>,
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Serving the provider API (Unix socket or TLS TCP) and knowing who calls.
 
 pub mod callers;
+pub mod health;
 mod server;
 
 pub use callers::{Caller, Callers, CallersError};
