@@ -18,7 +18,8 @@ use crate::support::Release;
 use crate::uninstall_flow::run_cleanup_job;
 
 /// A Linux connector whose node name is unique to this run. The kubelet client CA is left
-/// out: node-agent has no `--client-ca-file` yet (its kubelet API is not served yet).
+/// out: its default path exists only inside the chart's pod, not on this machine, where the
+/// agent runs as a plain process (bearer tokens still authenticate).
 fn flow_values() -> Value {
     let mut values = sidecar("Linux");
     values["connectorName"] = json!(unique_name("rbac"));
