@@ -1,7 +1,8 @@
 //! Attach on ACI: the container's output and stdin through ACI's attach websocket (same framing
 //! as exec: password first, then binary frames; stderr merged into stdout). ACI cannot close the
 //! container's stdin nor resize anything, and reports no exit status: the session ends with
-//! `exit_code_unknown` when ACI closes the websocket.
+//! `exit_code_unknown` when ACI closes the websocket, or shortly after the client's stdin ends
+//! (the session detaches, since that end cannot reach the process).
 
 use futures::Stream;
 use vk_proto::v1;
@@ -34,6 +35,7 @@ where
         stdin: start.stdin,
         eof: false,
         unknown_reason: "ACI's attach reports no exit status",
+        detach_at_stdin_end: true,
     };
     Ok(spawn(terminal, State::direct(StdinEncoder::new(true)), started(false), Vec::new(), requests, relay))
 }

@@ -36,6 +36,25 @@ pub(crate) struct Relay {
     pub eof: bool,
     /// Why the status is unknown when a session without markers ends.
     pub unknown_reason: &'static str,
+    /// End the session soon after client stdin ends, because that end cannot reach the process
+    /// (ACI's attach cannot close a container's stdin): output keeps flowing until it has been
+    /// quiet for [`DETACH_QUIET`] (at most [`DETACH_LIMIT`]), then the session ends with
+    /// `exit_code_unknown`.
+    pub detach_at_stdin_end: bool,
+}
+
+/// Quiet output time after the end of client stdin before a detaching session ends.
+pub(crate) const DETACH_QUIET: Duration = Duration::from_millis(500);
+/// Longest a detaching session goes on after the end of client stdin.
+pub(crate) const DETACH_LIMIT: Duration = Duration::from_secs(5);
+const DETACHED: &str = "ACI cannot close a container's stdin: the session detached at the end of stdin";
+
+/// True when `frame` ends the client's stdin: an explicit close, or the request stream ending.
+fn ends_stdin(frame: &Option<v1::ExecRequest>) -> bool {
+    match frame {
+        None => true,
+        Some(request) => matches!(request.frame, Some(exec_request::Frame::StdinClose(_))),
+    }
 }
 
 pub(crate) fn started(exit_code_reported: bool) -> v1::ExecResponse {
@@ -171,6 +190,8 @@ async fn drive<R>(
     let mut writer = Writer::start(input);
     let mut writer_alive = true;
     let mut requests_open = true;
+    // Set once a detaching session saw the end of client stdin: (quiet deadline, hard limit).
+    let mut detach: Option<(tokio::time::Instant, tokio::time::Instant)> = None;
     loop {
         for action in std::mem::take(&mut actions) {
             if !apply(action, &writer, &tx, relay).await {
@@ -184,7 +205,13 @@ async fn drive<R>(
         }
         // One client frame makes at most one write, so read one only while the queue has room.
         let can_read = requests_open && !state.is_starting() && writer.bytes.capacity() > 0;
+        let detach_deadline = detach.map(|(quiet, limit)| quiet.min(limit));
         let event = tokio::select! {
+            _ = sleep_until_some(detach_deadline) => {
+                let _ = tx.send(unknown(DETACHED)).await;
+                writer.finish().await;
+                return;
+            }
             _ = tx.closed() => {
                 tracing::debug!("exec client went away: closing the container terminal");
                 writer.finish().await;
@@ -200,20 +227,39 @@ async fn drive<R>(
                 None
             }
             out = output.next() => match out {
-                Some(Ok(bytes)) => Some(Event::Output(bytes)),
+                Some(Ok(bytes)) => {
+                    if let Some((quiet, _)) = detach.as_mut() {
+                        *quiet = tokio::time::Instant::now() + DETACH_QUIET;
+                    }
+                    Some(Event::Output(bytes))
+                }
                 Some(Err(e)) => {
                     tracing::debug!(error = %e, "container terminal failed");
                     Some(Event::Closed)
                 }
                 None => Some(Event::Closed),
             },
-            frame = requests.next(), if can_read => client_event(frame, relay, &mut requests_open),
+            frame = requests.next(), if can_read => {
+                if relay.detach_at_stdin_end && relay.stdin && detach.is_none() && ends_stdin(&frame) {
+                    let now = tokio::time::Instant::now();
+                    detach = Some((now + DETACH_QUIET, now + DETACH_LIMIT));
+                }
+                client_event(frame, relay, &mut requests_open)
+            }
         };
         if let Some(event) = event {
             let (next, more) = state.step(event);
             state = next;
             actions = more;
         }
+    }
+}
+
+/// Completes at `deadline`, never without one.
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -84,6 +84,7 @@ where
         stdin: start.stdin,
         eof: true,
         unknown_reason: "ACI reports no exit status for a command run without a shell",
+        detach_at_stdin_end: false,
     };
     let lone = lone_executable(&start.command);
     if os == TargetOs::Windows {
