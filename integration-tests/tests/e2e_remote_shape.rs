@@ -68,6 +68,7 @@ async fn one_tls_backend_serves_several_agents_each_within_its_own_cluster() -> 
             AgentOptions::new(&node_name, Os::Linux, endpoint.clone(), e2e.plane.kubeconfig_path());
         options.backend_credentials = Some(files.clone());
         options.cluster_id = Some(cluster.clone());
+        options.kubelet_client_ca = Some(e2e.kubelet_client_ca.clone());
         options.extra_args.push("--backend-tls-server-name=localhost".into());
         agents.push(AgentProcess::start(&options, &e2e.client, &logs, e2e_support::READY_TIMEOUT).await?);
     }

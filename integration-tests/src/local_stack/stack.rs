@@ -108,8 +108,7 @@ impl LocalStack {
             let connector = SidecarConnector::start(settings, &stack.emulator, &client, |options| {
                 options.connector_name = CONNECTOR_NAME.into();
                 options.region = REGION.into();
-                // TODO(kubelet API flags): options.kubelet_client_ca = Some(kubelet_client_ca.clone());
-                let _ = &kubelet_client_ca;
+                options.kubelet_client_ca = Some(kubelet_client_ca.clone());
             })
             .await;
             match connector {

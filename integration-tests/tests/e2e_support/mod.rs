@@ -86,6 +86,11 @@ impl E2e {
             log_dir: &self.dir.path().join("logs"),
             ready_timeout: READY_TIMEOUT,
         };
+        let client_ca = self.kubelet_client_ca.clone();
+        let configure = move |options: &mut AgentOptions| {
+            options.kubelet_client_ca = Some(client_ca);
+            configure(options);
+        };
         let connector = SidecarConnector::start(settings, &self.emulator, &self.client, configure)
             .await
             .with_context(|| format!("starting the {os} connector {node_name}"))?;
