@@ -16,9 +16,9 @@ const LEFTOVER_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub async fn down(paths: &StackPaths) -> anyhow::Result<()> {
     match owner::running(paths) {
-        None => println!("The local stack is not running."),
+        None => say!("The local stack is not running."),
         Some(pid) => {
-            println!("Stopping the local stack (pid {pid})...");
+            say!("Stopping the local stack (pid {pid})...");
             owner::signal("-TERM", pid)?;
             let started = Instant::now();
             while owner::is_vk_local(pid) && started.elapsed() < STOP_TIMEOUT {
@@ -43,6 +43,6 @@ pub async fn down(paths: &StackPaths) -> anyhow::Result<()> {
     if !leftovers.is_empty() {
         bail!("processes of the stack are still running: {leftovers:?}");
     }
-    println!("Stopped; nothing of the local stack is running. Logs stay in {}.", paths.logs().display());
+    say!("Stopped; nothing of the local stack is running. Logs stay in {}.", paths.logs().display());
     Ok(())
 }

@@ -8,6 +8,14 @@
 //!
 //! It builds nothing: run `cargo build --workspace --bins` first (the quick-start script does).
 
+/// `println!` that ignores a closed stdout (`vk-local status | head`) instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod down;
 mod owner;
 mod run;

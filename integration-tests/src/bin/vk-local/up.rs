@@ -22,7 +22,7 @@ const PODS_TIMEOUT: Duration = Duration::from_secs(180);
 
 pub async fn up(paths: &StackPaths) -> anyhow::Result<()> {
     if let Some(pid) = owner::running(paths) {
-        println!("The local stack is already running (pid {pid}).");
+        say!("The local stack is already running (pid {pid}).");
         return status(paths).await;
     }
     let leftovers = owner::processes_mentioning(paths.root());
@@ -41,10 +41,10 @@ pub async fn up(paths: &StackPaths) -> anyhow::Result<()> {
     apply_examples(paths).await?;
     wait_for_example_pods(paths).await?;
     status(paths).await?;
-    println!();
-    println!("Point kubectl at it:  export KUBECONFIG={}", paths.kubeconfig().display());
-    println!("Logs:                 {}", paths.logs().display());
-    println!("Stop everything:      bash integration-tests/quickstart.sh down");
+    say!();
+    say!("Point kubectl at it:  export KUBECONFIG={}", paths.kubeconfig().display());
+    say!("Logs:                 {}", paths.logs().display());
+    say!("Stop everything:      bash integration-tests/quickstart.sh down");
     Ok(())
 }
 
@@ -148,16 +148,16 @@ async fn wait_for_example_pods(paths: &StackPaths) -> anyhow::Result<()> {
 
 pub async fn status(paths: &StackPaths) -> anyhow::Result<()> {
     if owner::running(paths).is_none() {
-        println!("The local stack is not running (state directory {}).", paths.root().display());
+        say!("The local stack is not running (state directory {}).", paths.root().display());
         return Ok(());
     }
     for args in [&["get", "nodes", "-o", "wide"][..], &["get", "pods", "-o", "wide"][..]] {
-        println!("$ kubectl {}", args.join(" "));
+        say!("$ kubectl {}", args.join(" "));
         let status = kubectl(paths).args(args).status().context("running kubectl")?;
         if !status.success() {
             bail!("kubectl {} failed ({status})", args.join(" "));
         }
-        println!();
+        say!();
     }
     Ok(())
 }
