@@ -124,15 +124,9 @@ impl AgentConfig {
     }
 }
 
-/// Selects ring as the process's TLS crypto provider (once; later calls do nothing), so
-/// rustls never has to guess when a build links more than one provider.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 /// A Kubernetes client from `--kubeconfig`, else in-cluster or the default kubeconfig.
 pub async fn kube_client(kubeconfig: Option<&std::path::Path>) -> Result<Client, AppError> {
-    install_crypto_provider();
+    vk_proto::tls::install_crypto_provider();
     let config = match kubeconfig {
         Some(path) => {
             let file = Kubeconfig::read_from(path).map_err(|e| AppError::KubeConfig(e.to_string()))?;

@@ -1,7 +1,7 @@
 //! `node-agent` entry point: parse flags, set up logging, run until SIGTERM or Ctrl-C.
 
 use clap::Parser;
-use node_agent::app::{AgentConfig, install_crypto_provider, kube_client, run_agent_with};
+use node_agent::app::{AgentConfig, kube_client, run_agent_with};
 use node_agent::flags::Flags;
 use node_agent::kubelet_api::server::run_for_agent;
 use tokio_util::sync::CancellationToken;
@@ -14,7 +14,7 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "info,kube=warn,tower=warn".into()),
         )
         .init();
-    install_crypto_provider();
+    vk_proto::tls::install_crypto_provider();
     let flags = Flags::parse();
     let config = AgentConfig::from_flags(&flags)?;
     let client = kube_client(flags.kubeconfig.as_deref()).await?;

@@ -93,6 +93,7 @@ impl Endpoint {
                 let mut endpoint = tonic::transport::Endpoint::from_shared(format!("{scheme}://{host_port}"))
                     .map_err(configure)?;
                 if let Some(tls) = tls {
+                    crate::tls::install_crypto_provider();
                     endpoint = endpoint.tls_config(tls).map_err(configure)?;
                 }
                 Ok(endpoint.connect_lazy())

@@ -8,6 +8,7 @@
 pub mod endpoint;
 pub mod scope;
 pub mod standard_services;
+pub mod tls;
 
 /// Generated code for package `vk.provider.v1`.
 #[allow(missing_docs, clippy::all, clippy::pedantic)]

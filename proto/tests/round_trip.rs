@@ -130,6 +130,8 @@ impl Running {
 async fn server_builder(tls: Option<ServerTlsConfig>) -> anyhow::Result<tonic::transport::server::Router> {
     let mut builder = Server::builder();
     if let Some(tls) = tls {
+        // The workspace links two rustls crypto back ends; servers pick one before TLS.
+        vk_proto::tls::install_crypto_provider();
         builder = builder.tls_config(tls)?;
     }
     let (_reporter, health) = vk_proto::standard_services::health().await;

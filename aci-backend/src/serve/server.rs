@@ -124,7 +124,7 @@ pub async fn serve(
             let Some(security) = tcp else { return Err(ServeError::InsecureTcp(endpoint.to_string())) };
             // Two rustls crypto back ends are linked (ring here, aws-lc-rs through reqwest), so
             // the process default must be chosen; an earlier choice stays.
-            let _ = rustls::crypto::ring::default_provider().install_default();
+            vk_proto::tls::install_crypto_provider();
             let mut tls =
                 ServerTlsConfig::new().identity(Identity::from_pem(&security.cert_pem, &security.key_pem));
             if let Some(ca) = &security.client_ca_pem {

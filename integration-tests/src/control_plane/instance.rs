@@ -95,7 +95,7 @@ impl ControlPlane {
         // kube's TLS uses the process-wide rustls provider, which rustls cannot pick by
         // itself once a workspace build enables both ring and aws-lc-rs (reqwest's default).
         // Another provider already installed is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        vk_proto::tls::install_crypto_provider();
         let binaries = ensure_binaries().await?;
         let state = StateDir::create(options.keep_state_dir, options.state_parent.as_deref())?;
         let layout = Layout { root: state.path().to_path_buf() };

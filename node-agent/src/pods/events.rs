@@ -182,7 +182,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_provider_event_is_written_again_only_when_it_recurs() {
-        crate::app::install_crypto_provider();
+        vk_proto::tls::install_crypto_provider();
         let config = kube::Config::new("http://127.0.0.1:9".parse().expect("valid url"));
         let recorder = EventRecorder::new(Client::try_from(config).expect("client"), "vk".into());
         let mut event =

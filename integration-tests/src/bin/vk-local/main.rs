@@ -63,7 +63,7 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     // kube's TLS needs a process-wide rustls provider; a workspace build enables two.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    vk_proto::tls::install_crypto_provider();
     let cli = Cli::parse();
     let root = std::path::absolute(&cli.state_dir)
         .with_context(|| format!("resolving {}", cli.state_dir.display()))?;

@@ -22,7 +22,7 @@ fn identity(cert_pem: &str, key_pem: &str) -> (Vec<CertificateDer<'static>>, Pri
 
 #[tokio::test]
 async fn the_apiserver_decides_who_may_call_the_kubelet_api() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    vk_proto::tls::install_crypto_provider();
     let plane = ControlPlane::shared().await.expect("control plane");
     let admin = plane.client().expect("admin client");
     let reviewer = Arc::new(KubeReviewer::new(admin.clone()));

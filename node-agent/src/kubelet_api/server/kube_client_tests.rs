@@ -48,7 +48,7 @@ async fn client(served: &Served) -> kube::Client {
         }
     });
     // Several crypto providers are linked into the test binary; kube needs one chosen.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    vk_proto::tls::install_crypto_provider();
     let url = format!("http://127.0.0.1:{port}").parse().expect("url");
     kube::Client::try_from(kube::Config::new(url)).expect("client")
 }
