@@ -59,6 +59,25 @@ fn has(args: &[String], wanted: &str) -> bool {
     args.iter().any(|a| a == wanted)
 }
 
+/// The workspace binary `name` accepts every argument the chart renders for it: each flag
+/// exists and each value parses (`--help` last stops it before it would start serving).
+async fn binary_accepts(name: &str, rendered: &[String]) -> Result<()> {
+    let binary = integration_tests::local_stack::binary(name)?;
+    let output = tokio::process::Command::new(&binary)
+        .args(rendered)
+        .arg("--help")
+        .env_clear()
+        .output()
+        .await
+        .with_context(|| format!("running {}", binary.display()))?;
+    ensure!(
+        output.status.success(),
+        "{name} refuses the chart's args {rendered:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn both_charts_lint_clean_in_every_shape() -> Result<()> {
     let shapes = [
@@ -111,6 +130,8 @@ async fn os_type_both_runs_a_linux_and_a_windows_connector_with_sidecar_backends
         ensure!(container_names(deployment) == ["node-agent", "aci-backend"], "sidecar pair expected");
         let agent = args(container(deployment, "node-agent")?);
         let backend = args(container(deployment, "aci-backend")?);
+        binary_accepts("node-agent", &agent).await?;
+        binary_accepts("aci-backend", &backend).await?;
         for wanted in [
             format!("--os={os}"),
             format!("--nodename=virtual-kubelet-aci-{os}-westeurope"),
@@ -232,6 +253,7 @@ async fn remote_mode_runs_the_agent_alone_with_its_client_identity() -> Result<(
                 "{agent:?}"
             );
             ensure!(has(&agent, "--backend-token-file=/etc/vk/backend-token/token") == token, "{agent:?}");
+            binary_accepts("node-agent", &agent).await?;
             ensure!(!deployment.to_string().contains("emptyDir"), "no socket volume in remote mode");
         }
         ensure!(
@@ -407,6 +429,7 @@ async fn the_shared_backend_serves_known_callers_over_tls_with_a_disruption_budg
     ensure!(deployment["spec"]["replicas"] == 3, "several replicas by default");
     let backend = container(deployment, "aci-backend")?;
     let backend_args = args(backend);
+    binary_accepts("aci-backend", &backend_args).await?;
     for wanted in [
         "--listen=tcp://0.0.0.0:7443",
         "--tls-cert=/etc/aci-backend/tls/tls.crt",
@@ -531,8 +554,10 @@ async fn optional_settings_reach_the_agent_and_backend_args() -> Result<()> {
         ensure!(has(&agent, wanted), "agent lacks {wanted}: {agent:?}");
     }
     ensure!(!agent.iter().any(|a| a.starts_with("--taint-key")), "{agent:?}");
+    binary_accepts("node-agent", &agent).await?;
     let backend = container(deployment, "aci-backend")?;
     let backend_args = args(backend);
+    binary_accepts("aci-backend", &backend_args).await?;
     for wanted in ["--subnet-id=/subnets/a", "--subnet-id=/subnets/b", "--cluster-dns=10.0.0.10"] {
         ensure!(has(&backend_args, wanted), "backend lacks {wanted}: {backend_args:?}");
     }
