@@ -178,6 +178,17 @@ async fn exec(
         }
     };
     let (mut reader, mut writer) = pty.into_split();
+    // The pty is written by its own task: a write that waits for the process to read its input
+    // must never stop this loop from draining the process's output, or both sides wait forever.
+    // Unbounded: a development tool on loopback, fed by one client.
+    let (stdin, mut stdin_queue) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
+    let stdin_writer = tokio::spawn(async move {
+        while let Some(bytes) = stdin_queue.recv().await {
+            if writer.write_all(&bytes).await.is_err() {
+                break;
+            }
+        }
+    });
     let (mut tx, mut rx) = socket.split();
     let mut buf = vec![0u8; 8192];
     let ended = container_ended(&shared, session);
@@ -194,13 +205,14 @@ async fn exec(
                 _ => break,
             },
             message = rx.next() => match message {
-                Some(Ok(Message::Binary(b))) => { let _ = writer.write_all(&b).await; }
-                Some(Ok(Message::Text(t))) => { let _ = writer.write_all(t.as_bytes()).await; }
+                Some(Ok(Message::Binary(b))) => { let _ = stdin.send(b); }
+                Some(Ok(Message::Text(t))) => { let _ = stdin.send(Bytes::copy_from_slice(t.as_bytes())); }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 _ => break,
             },
         }
     }
+    stdin_writer.abort();
     let _ = child.start_kill();
     let _ = child.wait().await;
     let _ = tx.send(Message::Close(Some(CloseFrame { code: 1000, reason: "".into() }))).await;

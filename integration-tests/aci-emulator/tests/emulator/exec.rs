@@ -163,3 +163,41 @@ async fn attach_ends_when_the_container_exits() {
     .await;
     assert!(closed.is_ok(), "the attach session closes when the container exits");
 }
+
+#[tokio::test]
+async fn heavy_stdin_never_stops_the_output_of_an_exec_session() {
+    let arm = Arm::start(process_config()).await;
+    running_group(&arm, Some(json!(["/bin/sh", "-c", "sleep 60"]))).await;
+    let request = json!({ "command": "/bin/sh", "terminalSize": { "rows": 24, "cols": 80 } });
+    let socket = open(&arm, "exec", Some(request)).await;
+    let (mut sink, mut source) = socket.split();
+    // The shell is busy writing a megabyte of output while the client keeps sending input it
+    // will only read afterwards (comment lines): the terminal's input queue fills up.
+    let busy = b"stty -echo; yes line | head -n 200000; echo done-$((6*7))\n".to_vec();
+    sink.send(Message::Binary(busy.into())).await.expect("stdin");
+    let flood = tokio::spawn(async move {
+        for _ in 0..64 {
+            let comments = "# input the shell reads later\n".repeat(32).into_bytes();
+            if sink.send(Message::Binary(comments.into())).await.is_err() {
+                break;
+            }
+        }
+        sink
+    });
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !seen.contains("done-42") {
+        match tokio::time::timeout_at(deadline, source.next()).await {
+            Ok(Some(Ok(Message::Binary(b)))) => {
+                seen.push_str(&String::from_utf8_lossy(&b));
+                // Keep only the tail: the marker is all that matters.
+                if seen.len() > 4096 {
+                    seen.drain(..seen.len() - 64);
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            other => panic!("the output stalled: {other:?} after {seen:?}"),
+        }
+    }
+    let _ = flood.await;
+}
