@@ -77,13 +77,16 @@ pub struct Backend {
     pub metrics: Arc<ArmMetrics>,
 }
 
-/// Builds the backend from flags (no network traffic yet).
-pub fn build(flags: &Flags, pace: Pace) -> Result<Backend, StartError> {
-    let ca = flags.ca_file.as_deref().map(|p| read("--ca-file", p)).transpose()?;
-    let http = http_client(ca.as_deref())?;
+/// The ARM client the flags describe, trusting `ca` (PEM) besides the platform roots and
+/// counting its attempts in `metrics` (no network traffic yet).
+pub fn arm_client(
+    flags: &Flags,
+    ca: Option<&[u8]>,
+    metrics: Arc<ArmMetrics>,
+) -> Result<ArmClient, StartError> {
+    let http = http_client(ca)?;
     let cred = credential(flags, &http)?;
     let scope = format!("{}/.default", flags.arm_endpoint.as_str().trim_end_matches('/'));
-    let metrics = Arc::new(ArmMetrics::default());
     let budget = BudgetConfig {
         creates: windows(flags.creates_per_5min, flags.creates_per_hour),
         deletes: windows(flags.deletes_per_5min, flags.deletes_per_hour),
@@ -93,7 +96,7 @@ pub fn build(flags: &Flags, pace: Pace) -> Result<Backend, StartError> {
         http,
         tokens: Arc::new(TokenSource::new(cred, scope, Duration::from_secs(300))),
         budget: Arc::new(Budget::new(&budget)),
-        metrics: metrics.clone(),
+        metrics,
     };
     let target = ArmTarget {
         endpoint: flags.arm_endpoint.clone(),
@@ -101,7 +104,14 @@ pub fn build(flags: &Flags, pace: Pace) -> Result<Backend, StartError> {
         resource_group: flags.resource_group.clone(),
         location: flags.region.clone(),
     };
-    let arm = ArmClient::new(target, arm_service(&StackSettings::default(), parts));
+    Ok(ArmClient::new(target, arm_service(&StackSettings::default(), parts)))
+}
+
+/// Builds the backend from flags (no network traffic yet).
+pub fn build(flags: &Flags, pace: Pace) -> Result<Backend, StartError> {
+    let ca = flags.ca_file.as_deref().map(|p| read("--ca-file", p)).transpose()?;
+    let metrics = Arc::new(ArmMetrics::default());
+    let arm = arm_client(flags, ca.as_deref(), metrics.clone())?;
     let os = match flags.node_os {
         NodeOs::Linux => GroupOs::Linux,
         NodeOs::Windows => GroupOs::Windows,

@@ -2,15 +2,10 @@
 //! client-secret credential through the emulator's token endpoint: a translated pod is
 //! created, read back with its instance view, listed and deleted.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use aci_backend::arm::layers::auth::TokenSource;
-use aci_backend::arm::layers::budget::{Budget, BudgetConfig};
-use aci_backend::arm::layers::metrics::ArmMetrics;
-use aci_backend::arm::stack::{StackParts, StackSettings, arm_service};
-use aci_backend::arm::{ArmClient, ArmTarget, Deleted};
-use aci_backend::config::{Flags, credential, http_client};
+use aci_backend::arm::{ArmClient, Deleted};
+use aci_backend::config::Flags;
 use aci_backend::status::pod_state;
 use aci_backend::translate::{TranslateConfig, translate};
 use clap::Parser as _;
@@ -18,7 +13,6 @@ use vk_proto::v1;
 
 async fn client_for(emulator: &aci_emulator::EmulatorHandle) -> ArmClient {
     let base = emulator.base_url().trim_end_matches('/').to_string();
-    let http = http_client(emulator.ca_pem().map(str::as_bytes)).expect("client with the emulator CA");
     let flags = Flags::try_parse_from([
         "aci-backend",
         "--listen",
@@ -43,21 +37,8 @@ async fn client_for(emulator: &aci_emulator::EmulatorHandle) -> ArmClient {
         "emulator-secret",
     ])
     .expect("flags");
-    let cred = credential(&flags, &http).expect("credential");
-    let scope = format!("{}/.default", flags.arm_endpoint.as_str().trim_end_matches('/'));
-    let parts = StackParts {
-        http,
-        tokens: Arc::new(TokenSource::new(cred, scope, Duration::from_secs(300))),
-        budget: Arc::new(Budget::new(&BudgetConfig::default())),
-        metrics: Arc::new(ArmMetrics::default()),
-    };
-    let target = ArmTarget {
-        endpoint: flags.arm_endpoint.clone(),
-        subscription_id: flags.subscription_id.clone(),
-        resource_group: flags.resource_group.clone(),
-        location: flags.region.clone(),
-    };
-    ArmClient::new(target, arm_service(&StackSettings::default(), parts))
+    aci_backend::startup::arm_client(&flags, emulator.ca_pem().map(str::as_bytes), Default::default())
+        .expect("ARM client")
 }
 
 fn pod() -> v1::Pod {
