@@ -1,5 +1,6 @@
 //! The emulator's own control API under `/_emulator` (JSON, no auth, loopback only): counters, faults,
-//! provider registration, limits on/off, time scale, container exits and test tokens.
+//! provider registration, limits on/off, the
+//! groups' timeline (PUT arrival, running), time scale, container exits and test tokens.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,11 +16,14 @@ use serde_json::json;
 use crate::arm::GroupRef;
 use crate::faults::FaultRule;
 use crate::state::Shared;
+use crate::timeline::GroupTimeline;
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/_emulator/health", get(|| async { Json(json!({ "status": "ok" })) }))
         .route("/_emulator/counters", get(counters).delete(reset_counters))
+        .route("/_emulator/timeline", get(timeline))
+        .route("/_emulator/counters/groups", get(group_reads))
         .route("/_emulator/faults", get(faults).put(set_faults).delete(clear_faults))
         .route("/_emulator/registration", put(set_registration))
         .route("/_emulator/time-scale", put(set_time_scale))
@@ -33,6 +37,14 @@ pub fn routes() -> Router<Arc<Shared>> {
 
 async fn counters(State(shared): State<Arc<Shared>>) -> Json<BTreeMap<String, u64>> {
     Json(shared.counters.snapshot())
+}
+
+async fn group_reads(State(shared): State<Arc<Shared>>) -> Json<BTreeMap<String, u64>> {
+    Json(shared.counters.group_reads())
+}
+
+async fn timeline(State(shared): State<Arc<Shared>>) -> Json<Vec<GroupTimeline>> {
+    Json(shared.timeline.groups(&shared.store))
 }
 
 async fn reset_counters(State(shared): State<Arc<Shared>>) -> StatusCode {

@@ -18,6 +18,7 @@ pub mod provider_registration;
 pub mod runtime;
 pub mod server;
 pub mod state;
+pub mod timeline;
 pub mod tls;
 pub mod usages;
 

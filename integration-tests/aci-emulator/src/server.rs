@@ -166,6 +166,11 @@ impl EmulatorHandle {
         self.shared.counters.snapshot()
     }
 
+    /// GETs per container group name (lower case) since the last counter reset.
+    pub fn group_reads(&self) -> BTreeMap<String, u64> {
+        self.shared.counters.group_reads()
+    }
+
     pub fn reset_counters(&self) {
         self.shared.counters.reset();
     }

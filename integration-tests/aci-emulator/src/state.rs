@@ -13,6 +13,7 @@ use crate::lifecycle::Controls;
 use crate::limits::{ArmBuckets, Quotas};
 use crate::operations::Operations;
 use crate::provider_registration::Registration;
+use crate::timeline::Timeline;
 
 #[derive(Debug)]
 pub struct Shared {
@@ -25,6 +26,7 @@ pub struct Shared {
     pub quotas: Quotas,
     pub faults: Faults,
     pub counters: Counters,
+    pub timeline: Timeline,
     pub registration: Registration,
     pub operations: Operations,
     pub sessions: Sessions,
@@ -41,6 +43,7 @@ impl Shared {
             quotas: Quotas::new(&config),
             faults,
             counters: Counters::default(),
+            timeline: Timeline::default(),
             registration: Registration::new(!config.not_registered),
             operations: Operations::default(),
             sessions: Sessions::default(),

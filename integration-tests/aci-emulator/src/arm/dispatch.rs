@@ -46,6 +46,9 @@ pub async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Resp
     };
     let operation_id = op.operation_id();
     shared.counters.record(operation_id);
+    if let Operation::Get(group) = &op {
+        shared.counters.record_group_read(&group.name);
+    }
     let fault = shared.faults.decide(operation_id);
     if !fault.latency.is_zero() {
         tokio::time::sleep(fault.latency).await;

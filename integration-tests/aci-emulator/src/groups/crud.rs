@@ -76,6 +76,7 @@ fn new_ip(spec: &GroupRequest) -> String {
 
 /// `PUT`: creates (201) or updates (200) a group; both start an async operation.
 pub fn create_or_update(shared: &Arc<Shared>, g: &GroupRef, body: &[u8]) -> Result<Response, ArmError> {
+    let arrived = chrono::Utc::now();
     let mut raw = parse_json(body)?;
     normalize_request(&mut raw);
     let limits = GroupLimits {
@@ -129,6 +130,7 @@ pub fn create_or_update(shared: &Arc<Shared>, g: &GroupRef, body: &[u8]) -> Resu
             });
         }
         None => {
+            shared.timeline.created(&key, arrived);
             let (containers, init_containers) = statuses(&spec);
             shared.store.insert(Group {
                 gref: g.clone(),
