@@ -1,6 +1,6 @@
 //! The emulator's own control API under `/_emulator` (JSON, no auth, loopback only): counters, faults,
-//! provider registration, limits on/off, the
-//! groups' timeline (PUT arrival, running), time scale, container exits and test tokens.
+//! provider registration, limits on/off, the groups' timeline (PUT arrival, running), time scale,
+//! container exits and test tokens.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -42,9 +42,10 @@ impl Timeline {
             .list(|_| true)
             .into_iter()
             .map(|group| {
-                let running = group.containers.iter().map(|c| {
-                    (c.current.state == "Running").then_some(c.current.start_time).flatten()
-                });
+                let running = group
+                    .containers
+                    .iter()
+                    .map(|c| (c.current.state == "Running").then_some(c.current.start_time).flatten());
                 let running_at = running.collect::<Option<Vec<_>>>().and_then(|t| t.into_iter().max());
                 GroupTimeline {
                     resource_group: group.gref.resource_group.clone(),

@@ -12,4 +12,5 @@ mod emulator {
     mod limits;
     mod spec_validation;
     mod structure;
+    mod timeline;
 }
