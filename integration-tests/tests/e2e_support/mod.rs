@@ -4,6 +4,9 @@
 
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod exec;
+pub mod reference;
+
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
