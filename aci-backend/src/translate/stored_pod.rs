@@ -31,7 +31,13 @@ const MAX_DECODED: u64 = 16 * 1024 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum StoredPodError {
     /// Even the trimmed copy does not fit in the tags.
-    #[error("storing the pod in container group tags: {0} characters needed, {max} available", max = MAX_CHUNKS * MAX_TAG_VALUE)]
+    #[error(
+        "the pod is too large to keep in its container group's tags ({0} characters needed after \
+         compression, {max} available, with file contents, annotations and labels already left out): \
+         shorten env values, commands and arguments, or move large values into Secrets, whose values \
+         are not kept",
+        max = MAX_CHUNKS * MAX_TAG_VALUE
+    )]
     TooLarge(usize),
     /// The group has no stored pod tags.
     #[error("reading the stored pod: the container group has no {DATA_TAG_PREFIX}* tags")]
@@ -205,6 +211,26 @@ mod tests {
         assert_eq!(tags.get(TRIMMED_TAG).map(String::as_str), Some("file-contents"));
         let back = decode(&tags).expect("decodes");
         assert_eq!(back.spec_hash, "h1");
+    }
+
+    #[test]
+    fn a_pod_too_large_even_trimmed_is_refused_with_what_to_shorten() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let noise: String = (0..40_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                char::from(b'a' + (state % 26) as u8)
+            })
+            .collect();
+        let mut pod = pod_with("s", Vec::new());
+        let spec = pod.spec.as_mut().expect("spec");
+        spec.containers[0].env[0].value = noise;
+        let error = encode(&pod).expect_err("40 000 random letters do not fit");
+        let message = error.to_string();
+        assert!(matches!(error, StoredPodError::TooLarge(_)), "{message}");
+        assert!(message.contains("shorten env values") && message.contains("Secrets"), "{message}");
     }
 
     #[test]
