@@ -154,6 +154,13 @@ impl Supervised {
         Ok(status)
     }
 
+    /// Sends `signal` (`-KILL`, `-STOP`, `-CONT`, ...) to the whole process group: the
+    /// server, its watchdog and anything the server started. A SIGKILL ends them at once,
+    /// as `kill -9` or the OOM killer would.
+    pub fn signal_group(&self, signal: &str) -> Result<(), ProcessError> {
+        self.signal(&[signal, "--", &format!("-{}", self.watchdog.id())])
+    }
+
     /// The last `lines` lines of the log file (for error messages).
     pub fn log_tail(&self, lines: usize) -> String {
         log_tail(&self.spec.log_path, lines)

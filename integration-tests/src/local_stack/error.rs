@@ -43,6 +43,15 @@ pub enum LocalStackError {
         #[source]
         source: control_plane::ProcessError,
     },
+    #[error("sending {signal} to {name}")]
+    Signal {
+        name: String,
+        signal: &'static str,
+        #[source]
+        source: control_plane::ProcessError,
+    },
+    #[error("{name} is running: stop or kill it before starting it again")]
+    StillRunning { name: String },
     #[error("{name} exited ({status}) while starting; last log lines:\n{log_tail}")]
     ExitedEarly { name: String, status: std::process::ExitStatus, log_tail: String },
     #[error("timed out after {seconds} s waiting for {what}; last log lines:\n{log_tail}")]

@@ -15,6 +15,7 @@ use super::error::LocalStackError;
 pub struct Process {
     name: String,
     log_path: PathBuf,
+    spec: ProcessSpec,
     supervised: Option<Supervised>,
 }
 
@@ -38,7 +39,12 @@ impl Process {
         };
         let supervised = Supervised::spawn(&spec)
             .map_err(|source| LocalStackError::Spawn { name: name.to_string(), source })?;
-        Ok(Self { name: name.to_string(), log_path: spec.log_path, supervised: Some(supervised) })
+        Ok(Self {
+            name: name.to_string(),
+            log_path: spec.log_path.clone(),
+            spec,
+            supervised: Some(supervised),
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -105,6 +111,46 @@ impl Process {
         }
     }
 
+    /// `kill -9`: SIGKILL to the process (and its process group), then waits until it is
+    /// gone. It gets no chance to clean up; [`Process::respawn`] starts it again.
+    pub async fn kill9(&mut self) -> Result<(), LocalStackError> {
+        self.signal_group("-KILL")?;
+        self.stop().await.map(|_| ())
+    }
+
+    /// SIGSTOP: the process is frozen (its connections stay open, nothing is read).
+    pub fn pause(&self) -> Result<(), LocalStackError> {
+        self.signal_group("-STOP")
+    }
+
+    /// SIGCONT after [`Process::pause`].
+    pub fn resume(&self) -> Result<(), LocalStackError> {
+        self.signal_group("-CONT")
+    }
+
+    fn signal_group(&self, signal: &'static str) -> Result<(), LocalStackError> {
+        let Some(supervised) = self.supervised.as_ref() else {
+            return Ok(());
+        };
+        supervised.signal_group(signal).map_err(|source| LocalStackError::Signal {
+            name: self.name.clone(),
+            signal,
+            source,
+        })
+    }
+
+    /// Starts the same command line again (same flags and ports, the log appended) after
+    /// the process was stopped or killed.
+    pub fn respawn(&mut self) -> Result<(), LocalStackError> {
+        if self.supervised.is_some() {
+            return Err(LocalStackError::StillRunning { name: self.name.clone() });
+        }
+        let supervised = Supervised::spawn(&self.spec)
+            .map_err(|source| LocalStackError::Spawn { name: self.name.clone(), source })?;
+        self.supervised = Some(supervised);
+        Ok(())
+    }
+
     /// Sends SIGTERM, waits for the exit (SIGKILL after the grace period) and returns the
     /// status. Idempotent.
     pub async fn stop(&mut self) -> Result<Option<ExitStatus>, LocalStackError> {
@@ -117,5 +163,29 @@ impl Process {
             .map_err(LocalStackError::StopTask)?
             .map_err(|source| LocalStackError::Stop { name, source })?;
         Ok(Some(status))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_killed_process_is_gone_and_respawns_with_the_same_command_line() {
+        let logs = tempfile::tempdir().expect("a temp dir");
+        let mut process = Process::spawn("sleeper", Path::new("/bin/sleep"), vec!["60".into()], logs.path())
+            .expect("spawn");
+        process.check_alive().expect("running after spawn");
+        assert!(process.respawn().is_err(), "a running process is not started twice");
+        process.pause().expect("SIGSTOP");
+        process.resume().expect("SIGCONT");
+        process.check_alive().expect("running after a pause and a resume");
+        process.kill9().await.expect("kill -9");
+        assert!(process.check_alive().is_err(), "gone after kill -9");
+        process.respawn().expect("respawn");
+        process.check_alive().expect("running again");
+        // The watchdog forwards SIGTERM once it has started its child.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        process.stop().await.expect("stop");
     }
 }
