@@ -83,6 +83,21 @@ impl Cache {
         })
     }
 
+    /// Names of the groups whose read is due at `now`, in the order to read them: groups that
+    /// are starting, changing or deleting first (their state is what people wait for), then
+    /// steady ones, each class longest-waiting first. With more due groups than the read budget
+    /// covers, steady groups therefore slow down evenly while the urgent ones keep their pace.
+    pub fn due(&self, now: Instant) -> Vec<String> {
+        let mut due: Vec<(bool, Instant, &str)> = self
+            .entries
+            .values()
+            .filter(|e| e.next_read <= now)
+            .map(|e| (e.state.as_ref().is_some_and(settled), e.next_read, e.name.as_str()))
+            .collect();
+        due.sort_unstable();
+        due.into_iter().map(|(_, _, name)| name.to_owned()).collect()
+    }
+
     /// Entries of a scope, ordered by pod UID.
     pub fn of_scope(&self, cluster_id: &str, node_name: &str) -> Vec<&Entry> {
         let mut out: Vec<&Entry> = self
@@ -92,5 +107,69 @@ impl Cache {
             .collect();
         out.sort_by(|a, b| a.owner.uid.cmp(&b.owner.uid));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, phase: Option<v1::PodPhase>, next_read: Instant) -> Entry {
+        let state = phase.map(|phase| v1::PodState {
+            status: Some(v1::PodStatus { phase: phase as i32, ..Default::default() }),
+            ..Default::default()
+        });
+        Entry {
+            name: name.to_owned(),
+            owner: GroupOwner {
+                cluster_id: "c".into(),
+                node_name: "n".into(),
+                namespace: "ns".into(),
+                pod_name: name.to_owned(),
+                uid: name.to_owned(),
+                spec_hash: String::new(),
+                accepted_at: None,
+            },
+            state,
+            fingerprint: String::new(),
+            next_read,
+        }
+    }
+
+    fn cache(entries: Vec<Entry>) -> Cache {
+        Cache { entries: entries.into_iter().map(|e| (e.name.clone(), e)).collect() }
+    }
+
+    #[test]
+    fn groups_whose_turn_has_not_come_are_not_due() {
+        let now = Instant::now();
+        let c = cache(vec![
+            entry("later", Some(v1::PodPhase::Pending), now + Duration::from_secs(1)),
+            entry("now", Some(v1::PodPhase::Pending), now),
+        ]);
+        assert_eq!(c.due(now), vec!["now".to_owned()]);
+    }
+
+    #[test]
+    fn starting_and_unread_groups_come_before_steady_ones_even_when_these_waited_longer() {
+        let now = Instant::now();
+        let old = now - Duration::from_secs(300);
+        let c = cache(vec![
+            entry("steady", Some(v1::PodPhase::Succeeded), old),
+            entry("starting", Some(v1::PodPhase::Pending), now),
+            entry("unread", None, now - Duration::from_secs(1)),
+        ]);
+        assert_eq!(c.due(now), vec!["unread".to_owned(), "starting".to_owned(), "steady".to_owned()]);
+    }
+
+    #[test]
+    fn steady_groups_are_read_longest_waiting_first() {
+        let now = Instant::now();
+        let c = cache(vec![
+            entry("b", Some(v1::PodPhase::Failed), now - Duration::from_secs(10)),
+            entry("a", Some(v1::PodPhase::Failed), now - Duration::from_secs(5)),
+            entry("c", Some(v1::PodPhase::Failed), now - Duration::from_secs(20)),
+        ]);
+        assert_eq!(c.due(now), vec!["c".to_owned(), "b".to_owned(), "a".to_owned()]);
     }
 }

@@ -200,18 +200,21 @@ impl Engine {
         }
     }
 
-    /// GETs every group whose turn has come; returns how many were read.
+    /// GETs every group whose turn has come, urgent ones first; returns how many were read.
     pub async fn read_due(&self) -> usize {
-        let now = Instant::now();
-        let mut due: Vec<(Instant, String)> = self
-            .cache()
-            .entries
-            .values()
-            .filter(|e| e.next_read <= now)
-            .map(|e| (e.next_read, e.name.clone()))
-            .collect();
-        due.sort();
-        for (_, name) in &due {
+        self.read_due_until(None).await
+    }
+
+    /// Like [`Engine::read_due`], but stops starting reads once `until` has passed, so a
+    /// backlog of steady groups never delays the next list.
+    async fn read_due_until(&self, until: Option<Instant>) -> usize {
+        let due = self.cache().due(Instant::now());
+        let mut read = 0;
+        for name in &due {
+            if until.is_some_and(|until| Instant::now() >= until) {
+                break;
+            }
+            read += 1;
             if let Err(e) = self.read(name).await {
                 tracing::warn!(group = %name, error = %e, "reading a container group failed");
                 if let Some(entry) = self.cache().entries.get_mut(name) {
@@ -219,7 +222,7 @@ impl Engine {
                 }
             }
         }
-        due.len()
+        read
     }
 
     /// Name, owner and last state of a pod of a scope.
@@ -259,8 +262,14 @@ impl Engine {
                 }
                 next_list = Instant::now() + self.pace.list;
             }
-            self.read_due().await;
-            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            // Read for at most a second at a time: when the read budget cannot keep every
+            // group on its pace, the list (new and vanished groups) still comes every `pace.list`.
+            let until = next_list.min(Instant::now() + std::time::Duration::from_secs(1));
+            self.read_due_until(Some(until)).await;
+            // Finished before the deadline: nothing else is due, so pause; otherwise go on.
+            if Instant::now() < until {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
         }
     }
 }
