@@ -87,6 +87,20 @@ impl BackendProcess {
         target: &AzureTarget,
         log_dir: &Path,
     ) -> Result<Self, LocalStackError> {
+        Self::start_with(name, os, listen, emulator, target, log_dir, &[]).await
+    }
+
+    /// Like [`BackendProcess::start`], with `extra_args` appended to the flags (benchmarks
+    /// change the backend's create and delete budgets this way).
+    pub async fn start_with(
+        name: &str,
+        os: Os,
+        listen: Listen,
+        emulator: &EmulatorProcess,
+        target: &AzureTarget,
+        log_dir: &Path,
+        extra_args: &[String],
+    ) -> Result<Self, LocalStackError> {
         let base = emulator.base_url();
         let mut args = vec![
             format!("--listen={}", listen.endpoint()),
@@ -116,6 +130,7 @@ impl BackendProcess {
             std::fs::create_dir_all(dir)
                 .map_err(|source| LocalStackError::CreateDir { path: dir.to_path_buf(), source })?;
         }
+        args.extend(extra_args.iter().cloned());
         let mut process = Process::spawn(name, &binary("aci-backend")?, args, log_dir)?;
         let probe = Probe::new(&listen)?;
         process

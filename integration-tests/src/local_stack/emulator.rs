@@ -70,16 +70,29 @@ impl EmulatorProcess {
     /// `<dir>/emulator-ca.pem` and its log to `<log_dir>/aci-emulator.log`, and waits until it
     /// answers.
     pub async fn start(dir: &Path, log_dir: &Path) -> Result<Self, LocalStackError> {
+        Self::start_with(dir, log_dir, &[]).await
+    }
+
+    /// Like [`EmulatorProcess::start`], with `extra_args` appended to the flags (benchmarks
+    /// raise the group and core quotas this way).
+    pub async fn start_with(
+        dir: &Path,
+        log_dir: &Path,
+        extra_args: &[String],
+    ) -> Result<Self, LocalStackError> {
         std::fs::create_dir_all(dir)
             .map_err(|source| LocalStackError::CreateDir { path: dir.to_path_buf(), source })?;
         let port = free_port()?;
         let ca_path = dir.join("emulator-ca.pem");
-        let args = vec![
+        let args: Vec<String> = [
             format!("--listen=127.0.0.1:{port}"),
             "--runtime=process".into(),
             "--tls".into(),
             format!("--tls-ca-out={}", ca_path.display()),
-        ];
+        ]
+        .into_iter()
+        .chain(extra_args.iter().cloned())
+        .collect();
         let mut process = Process::spawn("aci-emulator", &binary("aci-emulator")?, args, log_dir)?;
         let ca = ca_path.clone();
         process

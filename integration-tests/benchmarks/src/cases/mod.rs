@@ -1,0 +1,8 @@
+//! The benchmark cases, in the order of issue 10.
+
+pub mod burst;
+pub mod floor;
+pub mod memory;
+pub mod pacing;
+pub mod steady;
+pub mod streams;

@@ -1,0 +1,184 @@
+//! The figures table (Markdown, with the targets of issue 10) and the plots of a report.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::error::BenchError;
+use crate::plot::{Chart, Series, draw};
+use crate::report::{Cases, Measured, Report};
+
+fn measured_on<T>(m: &Measured<T>) -> String {
+    let quick = if m.quick { ", --quick" } else { "" };
+    let note = if m.note.is_empty() { String::new() } else { format!("; {}", m.note) };
+    format!(
+        "_Measured {} on {} cores / {:.1} GiB ({}), commit `{}`, load at start {}{quick}{note}._\n\n",
+        m.machine.date,
+        m.machine.cores,
+        m.machine.ram_gib,
+        m.machine.cpu_model,
+        m.machine.commit,
+        m.machine.load_at_start
+    )
+}
+
+/// The Markdown figures: one table per case, medians with (min–max) of the runs.
+pub fn markdown(report: &Report) -> String {
+    let mut out = String::new();
+    let cases = &report.cases;
+    if let Some(burst) = &cases.burst {
+        out.push_str("### Pod burst (emulator limits off)\n\n");
+        out.push_str(&measured_on(burst));
+        out.push_str("| pods | ours: all Running (s) | floor (s) | ours / floor | creation → PUT p50 / p99 (ms) | emulator Running → API p50 / p99 (ms) |\n|---|---|---|---|---|---|\n");
+        for r in &burst.result {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} / {} | {} / {} |",
+                r.pods,
+                r.ours_s.show(2),
+                r.floor_s.show(2),
+                r.ratio.show(2),
+                r.create_to_put_p50_ms.show(0),
+                r.create_to_put_p99_ms.show(0),
+                r.running_to_api_p50_ms.show(0),
+                r.running_to_api_p99_ms.show(0)
+            );
+        }
+        out.push_str("\n![burst](results/burst.svg) ![burst latency](results/burst-latency.svg)\n\n");
+    }
+    if let Some(steady) = &cases.steady {
+        out.push_str("### Steady state (ARM throttling on)\n\n");
+        out.push_str(&measured_on(steady));
+        out.push_str("| pods | window (s) | ARM requests / pod-minute | of which reads | container exit → API (s) |\n|---|---|---|---|---|\n");
+        for r in &steady.result {
+            let _ = writeln!(
+                out,
+                "| {} | {:.0} | {} | {} | {} |",
+                r.pods,
+                r.window_s,
+                r.arm_requests_per_pod_minute.show(2),
+                r.arm_reads_per_pod_minute.show(2),
+                r.change_to_api_s.show(1)
+            );
+        }
+        out.push_str("\n![steady](results/steady.svg)\n\n");
+    }
+    if let Some(memory) = &cases.memory {
+        out.push_str("### Memory\n\n");
+        out.push_str(&measured_on(memory));
+        out.push_str("| pods | node-agent peak (MiB) | aci-backend peak (MiB) | node-agent RSS (MiB) | aci-backend RSS (MiB) |\n|---|---|---|---|---|\n");
+        for r in &memory.result {
+            let _ = writeln!(
+                out,
+                "| {} | {:.1} | {:.1} | {} | {} |",
+                r.pods,
+                r.agent_peak_mib,
+                r.backend_peak_mib,
+                r.agent_rss_mib.show(1),
+                r.backend_rss_mib.show(1)
+            );
+        }
+        out.push_str("\n![memory](results/memory.svg)\n\n");
+    }
+    if let Some(streams) = &cases.streams {
+        out.push_str("### Streams\n\n");
+        out.push_str(&measured_on(streams));
+        out.push_str(&crate::cases::streams::markdown(&streams.result));
+    }
+    if let Some(pacing) = &cases.pacing {
+        out.push_str("### Create pacing (ACI create quota on, emulator time scaled)\n\n");
+        out.push_str(&measured_on(pacing));
+        out.push_str(&crate::cases::pacing::markdown(&pacing.result));
+    }
+    for failure in &report.failures {
+        let _ = writeln!(out, "- **failed**: {failure}");
+    }
+    out
+}
+
+/// Draws the plots of the cases present; returns the files written.
+pub fn plots(cases: &Cases, dir: &Path) -> Result<Vec<PathBuf>, BenchError> {
+    let mut written = Vec::new();
+    let mut chart = |name: &str, chart: Chart<'_>| {
+        let path = dir.join(name);
+        draw(&path, &chart)?;
+        written.push(path);
+        Ok::<_, BenchError>(())
+    };
+    if let Some(burst) = &cases.burst {
+        let points = |f: fn(&crate::cases::burst::BurstResult) -> &crate::stats::Summary| {
+            burst.result.iter().map(|r| (r.pods as f64, f(r).clone())).collect::<Vec<_>>()
+        };
+        chart(
+            "burst.svg",
+            Chart {
+                title: "Pod burst: time until all Running",
+                x_label: "pods",
+                y_label: "seconds",
+                series: vec![
+                    Series { name: "ours", points: points(|r| &r.ours_s) },
+                    Series { name: "floor (apiserver only)", points: points(|r| &r.floor_s) },
+                ],
+                target: None,
+            },
+        )?;
+        chart(
+            "burst-latency.svg",
+            Chart {
+                title: "Pod burst: per-pod latency",
+                x_label: "pods",
+                y_label: "milliseconds",
+                series: vec![
+                    Series { name: "creation -> PUT p50", points: points(|r| &r.create_to_put_p50_ms) },
+                    Series { name: "creation -> PUT p99", points: points(|r| &r.create_to_put_p99_ms) },
+                    Series { name: "Running -> API p50", points: points(|r| &r.running_to_api_p50_ms) },
+                    Series { name: "Running -> API p99", points: points(|r| &r.running_to_api_p99_ms) },
+                ],
+                target: Some((50.0, "target: creation -> PUT p99 <= 50 ms at 100 pods")),
+            },
+        )?;
+    }
+    if let Some(steady) = &cases.steady {
+        let points = |f: fn(&crate::cases::steady::SteadyResult) -> &crate::stats::Summary| {
+            steady.result.iter().map(|r| (r.pods as f64, f(r).clone())).collect::<Vec<_>>()
+        };
+        chart(
+            "steady.svg",
+            Chart {
+                title: "Steady state: ARM requests per pod-minute",
+                x_label: "running pods",
+                y_label: "requests / pod-minute",
+                series: vec![
+                    Series { name: "all ARM requests", points: points(|r| &r.arm_requests_per_pod_minute) },
+                    Series { name: "reads", points: points(|r| &r.arm_reads_per_pod_minute) },
+                ],
+                target: Some((2.0, "target: 2 reads / pod-minute")),
+            },
+        )?;
+    }
+    if let Some(memory) = &cases.memory {
+        let peak = |f: fn(&crate::cases::memory::MemoryResult) -> f64| {
+            memory
+                .result
+                .iter()
+                .map(|r| (r.pods as f64, crate::stats::Summary::of(&[f(r)])))
+                .collect::<Vec<_>>()
+        };
+        chart(
+            "memory.svg",
+            Chart {
+                title: "Peak RSS (VmHWM)",
+                x_label: "pods",
+                y_label: "MiB",
+                series: vec![
+                    Series { name: "node-agent", points: peak(|r| r.agent_peak_mib) },
+                    Series { name: "aci-backend", points: peak(|r| r.backend_peak_mib) },
+                ],
+                target: Some((64.0, "target: 64 MiB at 5000 pods")),
+            },
+        )?;
+    }
+    if let Some(streams) = &cases.streams {
+        written.extend(crate::cases::streams::plots(&streams.result, dir)?);
+    }
+    Ok(written)
+}
