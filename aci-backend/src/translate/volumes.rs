@@ -45,6 +45,16 @@ fn unsupported_reason(kind: &str) -> &'static str {
     }
 }
 
+/// The service account token volume Kubernetes adds to every pod that does not opt out
+/// (`kube-api-access-*` projected, or the older `<account>-token-*` secret): files holding a
+/// `token`, under the name Kubernetes gives it.
+fn is_service_account_token(volume: &v1::Volume) -> bool {
+    let Some(v1::volume::Source::Files(files)) = &volume.source else { return false };
+    let named = volume.name.starts_with("kube-api-access-")
+        || (files.kind == "secret" && volume.name.contains("-token-"));
+    named && files.files.iter().any(|f| f.path == "token")
+}
+
 /// Converts the pod's volumes.
 pub(crate) fn plan(
     volumes: &[v1::Volume],
@@ -56,11 +66,19 @@ pub(crate) fn plan(
     for (i, volume) in volumes.iter().enumerate() {
         let path = format!("spec.volumes[{i}]");
         plan.declared.insert(volume.name.clone());
+        if os == GroupOs::Windows && is_service_account_token(volume) {
+            findings.warn(
+                path,
+                "left out: ACI mounts volumes only in Linux container groups, so this Windows group \
+                 gets no service account token",
+            );
+            continue;
+        }
         if os == GroupOs::Windows {
             findings.refuse(
                 path,
-                "ACI mounts volumes only in Linux container groups (for the service account token, set \
-                 automountServiceAccountToken: false)",
+                "ACI mounts volumes only in Linux container groups; remove the volume or run the pod on a \
+                 Linux node",
             );
             continue;
         }
@@ -208,6 +226,35 @@ mod tests {
                 secret: false,
             })),
         }
+    }
+
+    #[test]
+    fn a_windows_pod_leaves_out_its_service_account_token_with_a_warning_but_refuses_other_volumes() {
+        let mut token =
+            files("kube-api-access-x7k2p", &[("token", b"t"), ("ca.crt", b"c"), ("namespace", b"n")]);
+        if let Some(v1::volume::Source::Files(f)) = &mut token.source {
+            f.kind = "projected".into();
+        }
+        let mut findings = Findings::default();
+        let planned = plan(&[token.clone()], GroupOs::Windows, 20, &mut findings);
+        assert!(planned.volumes.is_empty(), "no ACI volume for the token");
+        let mounts = planned.mounts(
+            &[v1::VolumeMount {
+                name: token.name.clone(),
+                mount_path: "/var/run/secrets/kubernetes.io/serviceaccount".into(),
+                read_only: true,
+                sub_path: String::new(),
+            }],
+            "spec.containers[0]",
+            &mut findings,
+        );
+        assert!(mounts.is_empty(), "its mount is left out too");
+        let warnings = findings.finish().expect("nothing refused");
+        assert!(warnings.iter().any(|w| w.contains("no service account token")), "{warnings:?}");
+
+        let mut findings = Findings::default();
+        plan(&[token, files("config", &[("a", b"1")])], GroupOs::Windows, 20, &mut findings);
+        assert!(findings.finish().is_err(), "any other volume is still refused on Windows");
     }
 
     #[test]
