@@ -8,6 +8,8 @@
 //! - The kube crate's kubelet client (`kubelet-debug`: WebSocket straight to the kubelet port,
 //!   presenting the apiserver's kubelet client certificate) passes the same cases, plus a
 //!   terminal whose sizes reach the provider.
+//! - The agent process's kubelet port answers 401 without credentials and 403 to a user
+//!   without `nodes/proxy` (decided by the apiserver), and lets the apiserver's certificate in.
 //!
 //! Needs the workspace binaries (`cargo build --workspace --bins`).
 
@@ -56,7 +58,11 @@ async fn exec_keeps_stdout_stderr_and_the_exit_code_apart_through_the_apiserver_
         );
     }
 
-    let client = kubelet_client(&e2e, node.agent.kubelet_port())?;
+    let port = node.agent.kubelet_port();
+    let plane = e2e.plane;
+    let client =
+        kubelet_client(port, Some((plane.kubelet_client_cert_pem(), plane.kubelet_client_key_pem())))?;
+    kubelet_port_refuses_strangers(&e2e, port, &client).await?;
     let target = KubeletDebugParams { name: &pod, namespace: &e2e.namespace, pod_uid: Some(&uid) };
     kube_client_cases(&client, &target, &node.backend).await?;
 
@@ -65,18 +71,41 @@ async fn exec_keeps_stdout_stderr_and_the_exit_code_apart_through_the_apiserver_
     e2e.finish().await
 }
 
-/// A kube client for the agent's kubelet port: the apiserver's kubelet client certificate as
-/// identity; the agent's serving certificate is self-signed, so it is not verified.
-fn kubelet_client(e2e: &E2e, port: u16) -> Result<kube::Client> {
+/// A kube client for the agent's kubelet port with a client certificate and key (PEM), or
+/// none; the agent's serving certificate is self-signed, so it is not verified.
+fn kubelet_client(port: u16, identity: Option<(&str, &str)>) -> Result<kube::Client> {
     vk_proto::tls::install_crypto_provider();
     let mut config = kube::Config::new(format!("https://127.0.0.1:{port}").parse()?);
     config.accept_invalid_certs = true;
-    let encode = |pem: &str| base64::engine::general_purpose::STANDARD.encode(pem);
-    config.auth_info = serde_json::from_value(serde_json::json!({
-        "client-certificate-data": encode(e2e.plane.kubelet_client_cert_pem()),
-        "client-key-data": encode(e2e.plane.kubelet_client_key_pem()),
-    }))?;
+    if let Some((cert, key)) = identity {
+        let encode = |pem: &str| base64::engine::general_purpose::STANDARD.encode(pem);
+        config.auth_info = serde_json::from_value(serde_json::json!({
+            "client-certificate-data": encode(cert),
+            "client-key-data": encode(key),
+        }))?;
+    }
     Ok(kube::Client::try_from(config)?)
+}
+
+/// The HTTP status `GET /pods` on the kubelet port gets.
+async fn pods_status(client: &kube::Client) -> Result<u16> {
+    match client.request_text(http::Request::get("/pods").body(Vec::new())?).await {
+        Ok(_) => Ok(200),
+        Err(kube::Error::Api(status)) => Ok(status.code),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The agent process asks the apiserver: nobody gets 401, a user without `nodes/proxy` gets
+/// 403, the apiserver's kubelet client certificate gets through.
+async fn kubelet_port_refuses_strangers(e2e: &E2e, port: u16, apiserver: &kube::Client) -> Result<()> {
+    ensure!(pods_status(&kubelet_client(port, None)?).await? == 401, "no credentials: 401");
+    let user = integration_tests::control_plane::unique_name("kubelet-api-nobody");
+    let nobody = e2e.plane.issue_client_certificate(&user, None)?;
+    let nobody = kubelet_client(port, Some((&nobody.cert_pem, &nobody.key_pem)))?;
+    ensure!(pods_status(&nobody).await? == 403, "no nodes/proxy: 403");
+    ensure!(pods_status(apiserver).await? == 200, "the apiserver's certificate gets through");
+    Ok(())
 }
 
 async fn read_all(reader: Option<impl AsyncRead + Unpin>) -> Result<String> {
