@@ -17,6 +17,12 @@ impl Counters {
         }
     }
 
+    /// Counts a 429 the emulator gave `operation` for ARM throttling or an ACI quota (not for an
+    /// injected fault), as `429:<operation>`.
+    pub fn record_throttled(&self, operation: &str) {
+        self.record(&format!("429:{operation}"));
+    }
+
     /// Counts one `ContainerGroups_Get` of the group `name`.
     pub fn record_group_read(&self, name: &str) {
         if let Ok(mut c) = self.group_reads.lock() {

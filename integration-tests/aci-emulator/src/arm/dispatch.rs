@@ -78,6 +78,7 @@ pub async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Resp
     let write = parts.method != Method::GET;
     let (remaining_header, remaining) = match shared.arm_buckets.take(&principal, write) {
         Verdict::Throttled { retry_after_secs } => {
+            shared.counters.record_throttled(operation_id);
             return ArmError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "SubscriptionRequestsThrottled",
@@ -106,6 +107,9 @@ pub async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Resp
         Ok(response) => response,
         Err(error) => error.into_response(),
     };
+    if response.status() == StatusCode::TOO_MANY_REQUESTS {
+        shared.counters.record_throttled(operation_id);
+    }
     let headers = response.headers_mut();
     headers.insert(remaining_header, HeaderValue::from(remaining));
     let request_id = uuid::Uuid::new_v4().to_string();

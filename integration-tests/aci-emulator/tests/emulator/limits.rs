@@ -20,6 +20,7 @@ async fn reads_beyond_the_bucket_get_429_with_retry_after() {
         (StatusCode::TOO_MANY_REQUESTS, "SubscriptionRequestsThrottled")
     );
     assert_eq!(throttled.header("retry-after"), Some("2"));
+    assert_eq!(arm.emulator.counters().get("429:ContainerGroups_Get"), Some(&1), "throttling is counted");
     // Writes have their own bucket, and another principal has its own buckets.
     assert_eq!(arm.put_group("rg", "g", group_body("nginx", "Always")).await.status, StatusCode::CREATED);
     let other = arm.emulator.issue_token("someone-else");
@@ -93,6 +94,11 @@ async fn creates_and_deletes_per_five_minutes_are_limited_and_windows_scale() {
         (StatusCode::TOO_MANY_REQUESTS, "ContainerGroupCreationQuotaReached")
     );
     assert!(refused.header("retry-after").is_some());
+    assert_eq!(
+        arm.emulator.counters().get("429:ContainerGroups_CreateOrUpdate"),
+        Some(&1),
+        "quota 429s are counted"
+    );
     assert_eq!(arm.call(Method::DELETE, &Arm::group_path("rg", "a"), None).await.status, StatusCode::OK);
     let refused = arm.call(Method::DELETE, &Arm::group_path("rg", "b"), None).await;
     assert_eq!(
