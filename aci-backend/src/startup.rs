@@ -60,11 +60,9 @@ fn read(flag: &'static str, path: &std::path::Path) -> Result<Vec<u8>, StartErro
     })
 }
 
-fn windows(per_5min: usize, per_hour: usize) -> Vec<Window> {
-    vec![
-        Window { limit: per_5min, period: Duration::from_secs(300) },
-        Window { limit: per_hour, period: Duration::from_secs(3600) },
-    ]
+fn windows(per_5min: usize, per_hour: usize, scale: f64) -> Vec<Window> {
+    let scaled = |secs: u64| Duration::from_secs(secs).mul_f64(scale.clamp(1e-6, 1.0));
+    vec![Window { limit: per_5min, period: scaled(300) }, Window { limit: per_hour, period: scaled(3600) }]
 }
 
 /// The pieces a running backend is made of.
@@ -88,8 +86,8 @@ pub fn arm_client(
     let cred = credential(flags, &http)?;
     let scope = format!("{}/.default", flags.arm_endpoint.as_str().trim_end_matches('/'));
     let budget = BudgetConfig {
-        creates: windows(flags.creates_per_5min, flags.creates_per_hour),
-        deletes: windows(flags.deletes_per_5min, flags.deletes_per_hour),
+        creates: windows(flags.creates_per_5min, flags.creates_per_hour, flags.quota_time_scale),
+        deletes: windows(flags.deletes_per_5min, flags.deletes_per_hour, flags.quota_time_scale),
         ..BudgetConfig::default()
     };
     let parts = StackParts {
@@ -199,4 +197,18 @@ pub async fn run(
     let _ = stop_health.send(());
     engine.abort();
     Ok(served?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quota_windows_shrink_with_the_time_scale_and_never_grow() {
+        let periods = |scale| windows(100, 300, scale).iter().map(|w| w.period).collect::<Vec<_>>();
+        assert_eq!(periods(1.0), [Duration::from_secs(300), Duration::from_secs(3600)]);
+        assert_eq!(periods(0.01), [Duration::from_secs(3), Duration::from_secs(36)]);
+        assert_eq!(periods(5.0), periods(1.0), "a scale above 1 is taken as 1");
+        assert_eq!(windows(7, 9, 1.0).iter().map(|w| w.limit).collect::<Vec<_>>(), [7, 9]);
+    }
 }

@@ -106,6 +106,10 @@ pub struct Flags {
     /// ACI container group deletes allowed per hour.
     #[arg(long, env = "VK_ACI_DELETES_PER_HOUR", default_value_t = 300)]
     pub deletes_per_hour: usize,
+    /// Multiplies the create and delete quota windows (5 minutes, 1 hour). Only for an
+    /// emulator whose time is scaled the same way; keep 1 against Azure.
+    #[arg(long, env = "VK_ACI_QUOTA_TIME_SCALE", default_value_t = 1.0, hide = true)]
+    pub quota_time_scale: f64,
     /// Address of the HTTP health port for Kubernetes probes (`/healthz` liveness, `/readyz`
     /// readiness), for example `0.0.0.0:8080`. Not served when unset.
     #[arg(long, env = "VK_ACI_HEALTH_ADDR")]
