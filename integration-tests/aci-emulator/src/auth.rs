@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -13,7 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde_json::json;
 
-use crate::arm::ArmError;
+use crate::arm::{ArmError, DropConnection};
 use crate::config::Config;
 use crate::state::Shared;
 
@@ -119,12 +120,40 @@ fn entra_error(status: StatusCode, error: &str, description: &str, code: i32) ->
     (status, Json(body)).into_response()
 }
 
+/// The faults injected into a token endpoint by rules that name `operation` (`None`: answer
+/// normally). Errors come in Entra ID's shape, with `Retry-After` on a 429.
+async fn token_fault(shared: &Shared, operation: &str) -> Option<Response> {
+    let fault = shared.faults.decide_named(operation);
+    if !fault.latency.is_zero() {
+        tokio::time::sleep(fault.latency).await;
+    }
+    if fault.drop {
+        let mut response = Response::new(Body::empty());
+        response.extensions_mut().insert(DropConnection);
+        return Some(response);
+    }
+    let error = fault.error?;
+    let mut response = entra_error(
+        error.status,
+        "temporarily_unavailable",
+        &format!("The token service answered {} (injected fault). Please retry.", error.status),
+        i32::from(error.status.as_u16()),
+    );
+    if let Some(secs) = error.retry_after_secs {
+        response.headers_mut().insert("retry-after", HeaderValue::from(secs));
+    }
+    Some(response)
+}
+
 /// `POST /{tenant}/oauth2/v2.0/token` with client credentials (secret or federated assertion).
 pub async fn token_endpoint(
     State(shared): State<Arc<Shared>>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     shared.counters.record("OAuth2_Token");
+    if let Some(fault) = token_fault(&shared, "OAuth2_Token").await {
+        return fault;
+    }
     let tokens = &shared.tokens;
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     if get("grant_type") != "client_credentials" {
@@ -179,6 +208,9 @@ pub async fn managed_identity_endpoint(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     shared.counters.record("ManagedIdentity_Token");
+    if let Some(fault) = token_fault(&shared, "ManagedIdentity_Token").await {
+        return fault;
+    }
     let tokens = &shared.tokens;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let identity_header = header("x-identity-header");

@@ -100,10 +100,22 @@ impl Faults {
 
     /// Rolls the dice for every rule matching `operation`: latencies add up; the first error or drop wins.
     pub fn decide(&self, operation: &str) -> FaultAction {
+        self.decide_for(operation, true)
+    }
+
+    /// Like [`Faults::decide`] for the token endpoints (`OAuth2_Token`, `ManagedIdentity_Token`):
+    /// only rules that name `operation` apply, so `*` keeps meaning every ARM operation.
+    pub fn decide_named(&self, operation: &str) -> FaultAction {
+        self.decide_for(operation, false)
+    }
+
+    fn decide_for(&self, operation: &str, wildcard: bool) -> FaultAction {
         let mut action = FaultAction::default();
         let mut rng = rand::rng();
-        for rule in
-            self.rules().iter().filter(|r| r.operation == "*" || r.operation.eq_ignore_ascii_case(operation))
+        for rule in self
+            .rules()
+            .iter()
+            .filter(|r| (wildcard && r.operation == "*") || r.operation.eq_ignore_ascii_case(operation))
         {
             if rng.random::<f64>() >= rule.rate {
                 continue;
@@ -160,5 +172,14 @@ mod tests {
         let action = faults.decide("A");
         assert_eq!(action.error.map(|e| e.code), Some("ServerTimeout".to_owned()));
         assert!(!action.drop);
+    }
+
+    #[test]
+    fn the_token_endpoint_is_faulted_only_by_rules_that_name_it() {
+        let faults = Faults::new(vec!["*:error503:1".parse().expect("rule")]);
+        assert!(faults.decide_named("OAuth2_Token").error.is_none(), "* means ARM operations");
+        faults.set(vec!["oauth2_token:drop:1".parse().expect("rule")]);
+        assert!(faults.decide_named("OAuth2_Token").drop);
+        assert!(!faults.decide("ContainerGroups_Get").drop);
     }
 }

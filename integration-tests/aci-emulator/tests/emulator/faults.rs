@@ -75,3 +75,33 @@ async fn faults_and_counters_are_managed_through_the_admin_api() {
     let refused = arm.http.put(format!("{admin}/faults")).json(&bad).send().await.expect("admin answers");
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn the_token_endpoint_can_be_taken_down_by_a_rule_that_names_it() {
+    let arm = Arm::fast().await;
+    let url = format!("{}/tenant/oauth2/v2.0/token", arm.emulator.base_url());
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", "app"),
+        ("client_secret", "pw"),
+        ("scope", "https://management.azure.com/.default"),
+    ];
+    let token = || async { arm.http.post(&url).form(&form).send().await };
+    arm.emulator.set_faults(vec![rule("*", FaultKind::Error503, 0)]);
+    let reply = token().await.expect("an answer");
+    assert_eq!(reply.status(), StatusCode::OK, "`*` covers ARM operations, not the token endpoint");
+
+    arm.emulator.set_faults(vec![rule("OAuth2_Token", FaultKind::Error503, 0)]);
+    let reply = token().await.expect("an answer");
+    assert_eq!(reply.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = reply.json().await.expect("json");
+    assert_eq!(body["error"], "temporarily_unavailable", "Entra ID's shape: {body}");
+    assert_eq!(arm.get_group("rg", "g").await.status, StatusCode::NOT_FOUND, "ARM itself still answers");
+
+    arm.emulator.set_faults(vec![rule("OAuth2_Token", FaultKind::Drop, 0)]);
+    assert!(token().await.is_err(), "a dropped token request gets no answer");
+
+    arm.emulator.set_faults(Vec::new());
+    assert_eq!(token().await.expect("an answer").status(), StatusCode::OK, "back up once the rule is gone");
+    assert_eq!(arm.emulator.counters().get("OAuth2_Token"), Some(&4));
+}
