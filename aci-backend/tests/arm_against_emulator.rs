@@ -2,44 +2,15 @@
 //! client-secret credential through the emulator's token endpoint: a translated pod is
 //! created, read back with its instance view, listed and deleted.
 
+mod support;
+
 use std::time::Duration;
 
-use aci_backend::arm::{ArmClient, Deleted};
-use aci_backend::config::Flags;
+use aci_backend::arm::Deleted;
 use aci_backend::status::pod_state;
 use aci_backend::translate::{TranslateConfig, translate};
-use clap::Parser as _;
+use support::emulated;
 use vk_proto::v1;
-
-async fn client_for(emulator: &aci_emulator::EmulatorHandle) -> ArmClient {
-    let base = emulator.base_url().trim_end_matches('/').to_string();
-    let flags = Flags::try_parse_from([
-        "aci-backend",
-        "--listen",
-        "unix:///tmp/unused.sock",
-        "--subscription-id",
-        "00000000-0000-0000-0000-000000000001",
-        "--resource-group",
-        "vk-test",
-        "--region",
-        "westeurope",
-        "--arm-endpoint",
-        &base,
-        "--authority-host",
-        &base,
-        "--credential",
-        "client-secret",
-        "--tenant-id",
-        "00000000-0000-0000-0000-00000000000a",
-        "--client-id",
-        "backend",
-        "--client-secret",
-        "emulator-secret",
-    ])
-    .expect("flags");
-    aci_backend::startup::arm_client(&flags, emulator.ca_pem().map(str::as_bytes), Default::default())
-        .expect("ARM client")
-}
 
 fn pod() -> v1::Pod {
     v1::Pod {
@@ -67,7 +38,7 @@ fn pod() -> v1::Pod {
 async fn a_translated_pod_runs_through_the_emulator_and_reads_back() {
     let config = aci_emulator::Config { tls: true, ..aci_emulator::Config::fast() };
     let emulator = aci_emulator::Emulator::start(config).await.expect("emulator starts");
-    let client = client_for(&emulator).await;
+    let client = emulated::arm_client(&emulator);
 
     assert_eq!(client.provider_registration().await.expect("registration readable"), "Registered");
     let t =

@@ -1,19 +1,19 @@
 //! The provider service over TLS TCP: callers are authenticated by bearer token or client
 //! certificate, mapped to the clusters they may act for, and never see other clusters' pods.
 
+mod support;
+
 use std::time::Duration;
 
-use aci_backend::config::Flags;
-use aci_backend::engine::Pace;
-use aci_backend::serve::{Callers, TcpSecurity, serve};
-use aci_backend::startup::build;
-use clap::Parser as _;
+use aci_backend::serve::{Callers, TcpSecurity};
 use sha2::{Digest, Sha256};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use tonic::{Code, Request, Status};
 use vk_proto::Scope;
 use vk_proto::v1::provider_client::ProviderClient;
 use vk_proto::v1::{self};
+
+use support::emulated;
 
 struct Pki {
     ca_pem: String,
@@ -117,25 +117,8 @@ async fn callers_are_authenticated_and_kept_to_their_clusters() {
             .await
             .expect("emulator starts");
     let dir = tempfile::tempdir().expect("temp dir");
-    let ca = dir.path().join("emulator-ca.pem");
-    std::fs::write(&ca, emulator.ca_pem().expect("CA")).expect("write");
     let port = free_port();
-    let base = emulator.base_url().trim_end_matches('/').to_string();
-    let flags = Flags::try_parse_from([
-        "aci-backend".to_string(),
-        format!("--listen=tcp://127.0.0.1:{port}"),
-        "--subscription-id=00000000-0000-0000-0000-000000000001".into(),
-        "--resource-group=vk-test".into(),
-        "--region=westeurope".into(),
-        format!("--arm-endpoint={base}"),
-        format!("--authority-host={base}"),
-        format!("--ca-file={}", ca.display()),
-        "--credential=client-secret".into(),
-        "--tenant-id=00000000-0000-0000-0000-00000000000a".into(),
-        "--client-id=backend".into(),
-        "--client-secret=emulator-secret".into(),
-    ])
-    .expect("flags");
+    let flags = emulated::flags(&emulator, dir.path(), &format!("tcp://127.0.0.1:{port}"), &[]);
     let pki = pki();
     let callers = Callers::parse(
         &format!(
@@ -152,21 +135,7 @@ async fn callers_are_authenticated_and_kept_to_their_clusters() {
         client_ca_pem: Some(pki.ca_pem.clone().into_bytes()),
         callers,
     };
-    let pace = Pace {
-        unsettled: Duration::from_millis(100),
-        settled: Duration::from_secs(1),
-        list: Duration::from_millis(300),
-    };
-    let backend = build(&flags, pace).expect("backend builds");
-    let engine = tokio::spawn(backend.engine.clone().run());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let listen = flags.listen.clone();
-    let server = tokio::spawn(async move {
-        serve(&listen, backend.provider, Some(security), async {
-            let _ = stopped.await;
-        })
-        .await
-    });
+    let backend = emulated::Running::start(flags, emulated::FAST, Some(security)).await;
 
     let plain = channel(port, &pki, false).await;
     let mut health = tonic_health::pb::health_client::HealthClient::new(plain.clone());
@@ -206,8 +175,6 @@ async fn callers_are_authenticated_and_kept_to_their_clusters() {
     assert_eq!(hidden.code(), Code::NotFound);
 
     drop((a, b, a_as_b, anonymous, wrong, health));
-    let _ = stop.send(());
-    server.await.expect("joins").expect("ends cleanly");
-    engine.abort();
+    backend.stop().await.expect("ends cleanly");
     emulator.shutdown().await;
 }

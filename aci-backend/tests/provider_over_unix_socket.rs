@@ -1,14 +1,12 @@
 //! The provider service over a temp-dir Unix socket against the ACI emulator: create (twice),
 //! get, list, watch until Running, scope isolation, refusal, and delete (twice).
 
+mod support;
+
 use std::time::Duration;
 
-use aci_backend::config::Flags;
-use aci_backend::engine::Pace;
-use aci_backend::serve::serve;
-use aci_backend::startup::build;
-use clap::Parser as _;
 use futures::StreamExt as _;
+use support::emulated;
 use tonic::Code;
 use vk_proto::v1::provider_client::ProviderClient;
 use vk_proto::v1::{self, watch_pods_response::Event};
@@ -17,25 +15,6 @@ use vk_proto::{Endpoint, Scope, scope::ScopeInterceptor};
 type Client = ProviderClient<
     tonic::service::interceptor::InterceptedService<tonic::transport::Channel, ScopeInterceptor>,
 >;
-
-fn flags(emulator: &aci_emulator::EmulatorHandle, socket: &std::path::Path, ca: &std::path::Path) -> Flags {
-    let base = emulator.base_url().trim_end_matches('/').to_string();
-    Flags::try_parse_from([
-        "aci-backend".to_string(),
-        format!("--listen=unix://{}", socket.display()),
-        "--subscription-id=00000000-0000-0000-0000-000000000001".into(),
-        "--resource-group=vk-test".into(),
-        "--region=westeurope".into(),
-        format!("--arm-endpoint={base}"),
-        format!("--authority-host={base}"),
-        format!("--ca-file={}", ca.display()),
-        "--credential=client-secret".into(),
-        "--tenant-id=00000000-0000-0000-0000-00000000000a".into(),
-        "--client-id=backend".into(),
-        "--client-secret=emulator-secret".into(),
-    ])
-    .expect("flags")
-}
 
 async fn client(endpoint: &Endpoint, cluster: &str) -> Client {
     let channel = endpoint.channel(None).expect("channel");
@@ -71,9 +50,7 @@ fn hooked(mut p: v1::Pod) -> v1::Pod {
 struct Served {
     emulator: aci_emulator::EmulatorHandle,
     listen: Endpoint,
-    stop: tokio::sync::oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<Result<(), aci_backend::serve::ServeError>>,
-    engine: tokio::task::JoinHandle<()>,
+    backend: emulated::Running,
     _dir: tempfile::TempDir,
 }
 
@@ -81,39 +58,15 @@ async fn served(runtime: aci_emulator::Runtime) -> Served {
     let config = aci_emulator::Config { tls: true, runtime, ..aci_emulator::Config::fast() };
     let emulator = aci_emulator::Emulator::start(config).await.expect("emulator starts");
     let dir = tempfile::tempdir().expect("temp dir");
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, emulator.ca_pem().expect("tls emulator has a CA")).expect("write CA");
     let socket = dir.path().join("provider.sock");
-    let flags = flags(&emulator, &socket, &ca);
-    let pace = Pace {
-        unsettled: Duration::from_millis(100),
-        settled: Duration::from_secs(1),
-        list: Duration::from_millis(300),
-    };
-    let backend = build(&flags, pace).expect("backend builds");
-    let engine = tokio::spawn(backend.engine.clone().run());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let endpoint = flags.listen.clone();
-    let server = tokio::spawn(async move {
-        serve(&endpoint, backend.provider, None, async {
-            let _ = stopped.await;
-        })
-        .await
-    });
-    for _ in 0..100 {
-        if socket.exists() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Served { emulator, listen: flags.listen, stop, server, engine, _dir: dir }
+    let flags = emulated::flags(&emulator, dir.path(), &format!("unix://{}", socket.display()), &[]);
+    let backend = emulated::Running::start(flags, emulated::FAST, None).await;
+    Served { emulator, listen: backend.flags.listen.clone(), backend, _dir: dir }
 }
 
 impl Served {
     async fn shut(self) {
-        let _ = self.stop.send(());
-        self.server.await.expect("server joins").expect("server ends cleanly");
-        self.engine.abort();
+        self.backend.stop().await.expect("server ends cleanly");
         self.emulator.shutdown().await;
     }
 }

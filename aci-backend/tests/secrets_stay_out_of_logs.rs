@@ -1,15 +1,13 @@
 //! Secret values never reach a log line, at any level, while a pod with secret env values,
 //! secret files and registry passwords is created, read, listed and deleted.
 
+mod support;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aci_backend::config::Flags;
-use aci_backend::engine::Pace;
-use aci_backend::serve::serve;
-use aci_backend::startup::build;
-use clap::Parser as _;
+use support::emulated;
 use vk_proto::v1::provider_client::ProviderClient;
 use vk_proto::v1::{self};
 use vk_proto::{Scope, scope::ScopeInterceptor};
@@ -89,43 +87,15 @@ async fn no_secret_value_appears_in_any_log_line() {
             .await
             .expect("emulator starts");
     let dir = tempfile::tempdir().expect("temp dir");
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, emulator.ca_pem().expect("CA")).expect("write");
     let socket = dir.path().join("p.sock");
-    let base = emulator.base_url().trim_end_matches('/').to_string();
-    let flags = Flags::try_parse_from([
-        "aci-backend".to_string(),
-        format!("--listen=unix://{}", socket.display()),
-        "--subscription-id=00000000-0000-0000-0000-000000000001".into(),
-        "--resource-group=vk-test".into(),
-        "--region=westeurope".into(),
-        format!("--arm-endpoint={base}"),
-        format!("--authority-host={base}"),
-        format!("--ca-file={}", ca.display()),
-        "--credential=client-secret".into(),
-        "--tenant-id=00000000-0000-0000-0000-00000000000a".into(),
-        "--client-id=backend".into(),
-        "--client-secret=SECRET-client-secret".into(),
-    ])
-    .expect("flags");
-    let pace = Pace {
-        unsettled: Duration::from_millis(100),
-        settled: Duration::from_secs(1),
-        list: Duration::from_millis(300),
-    };
-    let backend = build(&flags, pace).expect("backend");
-    let engine = tokio::spawn(backend.engine.clone().run());
-    let listen = flags.listen.clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        serve(&listen, backend.provider, None, async {
-            let _ = stopped.await;
-        })
-        .await
-    });
-    while !socket.exists() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let flags = emulated::flags(
+        &emulator,
+        dir.path(),
+        &format!("unix://{}", socket.display()),
+        &["--client-secret=SECRET-client-secret".into()],
+    );
+    let backend = emulated::Running::start(flags, emulated::FAST, None).await;
+    let flags = &backend.flags;
     let channel = flags.listen.channel(None).expect("channel");
     let mut client = ProviderClient::with_interceptor(
         channel,
@@ -142,9 +112,7 @@ async fn no_secret_value_appears_in_any_log_line() {
         .await
         .expect("delete");
     drop(client);
-    let _ = stop.send(());
-    server.await.expect("joins").expect("ends cleanly");
-    engine.abort();
+    backend.stop().await.expect("ends cleanly");
     emulator.shutdown().await;
 
     let text = String::from_utf8_lossy(&buffer.0.lock().expect("buffer lock")).into_owned();

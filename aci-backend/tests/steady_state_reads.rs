@@ -12,6 +12,8 @@
 //! steady_state_reads -- --ignored --nocapture` (with `VK_BENCH_PODS=3000` the read budget no
 //! longer covers the 50 s steady pace and refresh slows down evenly instead).
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,13 +24,13 @@ use aci_backend::pods::CallScope;
 use aci_backend::serve::serve;
 use aci_backend::startup::{Backend, build};
 use aci_backend::translate::group_name;
-use clap::Parser as _;
 use futures::StreamExt as _;
 use vk_proto::v1::provider_client::ProviderClient;
 use vk_proto::v1::{self, watch_pods_response::Event};
 use vk_proto::{Scope, scope::ScopeInterceptor};
 
-const SUBSCRIPTION: &str = "00000000-0000-0000-0000-000000000001";
+use support::emulated::{self, SUBSCRIPTION};
+
 const SAMPLES: u64 = 5;
 
 fn env(name: &str, default: u64) -> u64 {
@@ -69,28 +71,12 @@ fn replica(
     dir: &std::path::Path,
     client_id: &str,
 ) -> (Backend, Flags) {
-    let ca = dir.join("ca.pem");
-    std::fs::write(&ca, emulator.ca_pem().expect("CA")).expect("write");
-    let base = emulator.base_url().trim_end_matches('/').to_string();
-    let flags = Flags::try_parse_from([
-        "aci-backend".to_string(),
-        format!("--listen=unix://{}", dir.join(format!("{client_id}.sock")).display()),
-        format!("--subscription-id={SUBSCRIPTION}"),
-        "--resource-group=bench".into(),
-        "--region=westeurope".into(),
-        format!("--arm-endpoint={base}"),
-        format!("--authority-host={base}"),
-        format!("--ca-file={}", ca.display()),
-        "--credential=client-secret".into(),
-        "--tenant-id=00000000-0000-0000-0000-00000000000a".into(),
-        format!("--client-id={client_id}"),
-        "--client-secret=bench".into(),
-        "--creates-per-5min=100000".into(),
-        "--creates-per-hour=100000".into(),
-        "--deletes-per-5min=100000".into(),
-        "--deletes-per-hour=100000".into(),
-    ])
-    .expect("flags");
+    let listen = format!("unix://{}", dir.join(format!("{client_id}.sock")).display());
+    let mut extra = vec!["--resource-group=bench".to_string(), format!("--client-id={client_id}")];
+    for quota in ["creates-per-5min", "creates-per-hour", "deletes-per-5min", "deletes-per-hour"] {
+        extra.push(format!("--{quota}=100000"));
+    }
+    let flags = emulated::flags(emulator, dir, &listen, &extra);
     (build(&flags, Pace::default()).expect("backend"), flags)
 }
 

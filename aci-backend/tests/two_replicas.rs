@@ -1,13 +1,14 @@
 //! Two backend replicas on one resource group: a pod created through one is seen, updated and
 //! deleted through the other at once, because all state lives in Azure.
 
+mod support;
+
 use std::time::Duration;
 
-use aci_backend::config::Flags;
 use aci_backend::engine::Pace;
 use aci_backend::pods::CallScope;
 use aci_backend::startup::build;
-use clap::Parser as _;
+use support::emulated;
 use vk_proto::v1;
 
 #[tokio::test]
@@ -17,29 +18,8 @@ async fn a_pod_created_through_one_replica_is_served_by_the_other() {
             .await
             .expect("emulator starts");
     let dir = tempfile::tempdir().expect("temp dir");
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, emulator.ca_pem().expect("CA")).expect("write");
-    let base = emulator.base_url().trim_end_matches('/').to_string();
-    let flags = Flags::try_parse_from([
-        "aci-backend".to_string(),
-        format!("--listen=unix://{}", dir.path().join("unused.sock").display()),
-        "--subscription-id=00000000-0000-0000-0000-000000000001".into(),
-        "--resource-group=vk-test".into(),
-        "--region=westeurope".into(),
-        format!("--arm-endpoint={base}"),
-        format!("--authority-host={base}"),
-        format!("--ca-file={}", ca.display()),
-        "--credential=client-secret".into(),
-        "--tenant-id=00000000-0000-0000-0000-00000000000a".into(),
-        "--client-id=backend".into(),
-        "--client-secret=s".into(),
-    ])
-    .expect("flags");
-    let pace = Pace {
-        unsettled: Duration::from_millis(100),
-        settled: Duration::from_secs(1),
-        list: Duration::from_secs(60),
-    };
+    let flags = emulated::flags(&emulator, dir.path(), "unix:///tmp/unused.sock", &[]);
+    let pace = Pace { settled: Duration::from_secs(1), list: Duration::from_secs(60), ..emulated::FAST };
     let one = build(&flags, pace).expect("replica one");
     let two = build(&flags, pace).expect("replica two");
     let scope = CallScope { cluster_id: "c".into(), node_name: "n".into() };

@@ -1,14 +1,15 @@
 //! An emulator running real local processes, one running pod in it, and terminals into it.
 #![allow(dead_code)]
 
+#[path = "../support/emulated.rs"]
+mod emulated;
+
 use std::time::Duration;
 
 use aci_backend::arm::ArmClient;
-use aci_backend::config::Flags;
 use aci_backend::status::pod_state;
 use aci_backend::streams::terminal::{AciTerminals, WsConnector, websocket_tls};
 use aci_backend::translate::{TranslateConfig, translate};
-use clap::Parser as _;
 use vk_proto::v1;
 
 /// A running emulator with one running pod.
@@ -17,36 +18,6 @@ pub struct World {
     pub arm: ArmClient,
     pub group: String,
     pub terminals: AciTerminals,
-}
-
-async fn client_for(emulator: &aci_emulator::EmulatorHandle) -> ArmClient {
-    let base = emulator.base_url().trim_end_matches('/').to_string();
-    let flags = Flags::try_parse_from([
-        "aci-backend",
-        "--listen",
-        "unix:///tmp/unused.sock",
-        "--subscription-id",
-        "00000000-0000-0000-0000-000000000001",
-        "--resource-group",
-        "vk-test",
-        "--region",
-        "westeurope",
-        "--arm-endpoint",
-        &base,
-        "--authority-host",
-        &base,
-        "--credential",
-        "client-secret",
-        "--tenant-id",
-        "00000000-0000-0000-0000-00000000000a",
-        "--client-id",
-        "backend",
-        "--client-secret",
-        "emulator-secret",
-    ])
-    .expect("flags");
-    aci_backend::startup::arm_client(&flags, emulator.ca_pem().map(str::as_bytes), Default::default())
-        .expect("ARM client")
 }
 
 fn pod(command: &[&str]) -> v1::Pod {
@@ -79,7 +50,7 @@ impl World {
             ..aci_emulator::Config::fast()
         };
         let emulator = aci_emulator::Emulator::start(config).await.expect("emulator starts");
-        let arm = client_for(&emulator).await;
+        let arm = emulated::arm_client(&emulator);
         let config = TranslateConfig::new("cluster-1", "vk-node", "westeurope");
         let t = translate(&pod(command), &config, chrono::Utc::now()).expect("translates");
         arm.put_group(&t.name, &t.group).await.expect("PUT accepted");

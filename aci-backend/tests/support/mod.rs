@@ -1,5 +1,6 @@
 //! Test support shared by the integration tests of this crate.
 #![allow(dead_code)]
 
+pub mod emulated;
 pub mod pod_corpus;
 pub mod spec_schema;
