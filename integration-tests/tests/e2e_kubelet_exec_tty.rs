@@ -141,7 +141,10 @@ async fn kubectl_exec_it_under_a_pty_types_reads_and_resizes_over_both_protocols
         resize_reaches_provider(&node, skip, resized)
             .await
             .with_context(|| format!("{protocol:?} SIGWINCH"))?;
-        ensure!(node.backend.active_sessions() == 1, "{protocol:?}: one session runs");
+        eventually("exactly this session at the provider", Duration::from_secs(10), || async {
+            Ok((node.backend.active_sessions() == 1).then_some(()))
+        })
+        .await?;
         // A client that goes away ends the remote command.
         kubectl.child.start_kill()?;
         let (_, screen, log) = kubectl.wait().await?;
