@@ -20,6 +20,14 @@ pub enum BenchError {
         #[source]
         source: reqwest::Error,
     },
+    #[error("provider API call: {what}: {source}")]
+    Provider {
+        what: String,
+        #[source]
+        source: tonic::Status,
+    },
+    #[error("connecting to the provider API: {0}")]
+    Connect(String),
     #[error("{what}: {path}: {source}")]
     File {
         what: &'static str,
@@ -33,8 +41,6 @@ pub enum BenchError {
     Plot { path: PathBuf, message: String },
     #[error("writing the result: {0}")]
     Json(#[from] serde_json::Error),
-    #[error("the {0} case is not built yet")]
-    NotBuilt(&'static str),
     #[error("the process {0} was not found in /proc")]
     NoProcess(String),
 }

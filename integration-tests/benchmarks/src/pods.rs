@@ -56,6 +56,16 @@ pub async fn create_pods(
     node: &str,
     range: std::ops::Range<usize>,
 ) -> Result<BTreeMap<String, DateTime<Utc>>, BenchError> {
+    create_pods_with(pods, node, range, CREATE_CONCURRENCY).await
+}
+
+/// Like [`create_pods`] with `concurrency` calls at a time (1: in index order).
+pub async fn create_pods_with(
+    pods: &Api<Pod>,
+    node: &str,
+    range: std::ops::Range<usize>,
+    concurrency: usize,
+) -> Result<BTreeMap<String, DateTime<Utc>>, BenchError> {
     let created = futures::stream::iter(range.map(|index| {
         let name = pod_name(index);
         async move {
@@ -66,7 +76,7 @@ pub async fn create_pods(
             Ok::<_, BenchError>((name, Utc::now()))
         }
     }))
-    .buffer_unordered(CREATE_CONCURRENCY)
+    .buffer_unordered(concurrency.max(1))
     .try_collect::<BTreeMap<_, _>>()
     .await?;
     Ok(created)

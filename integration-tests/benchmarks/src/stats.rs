@@ -50,9 +50,49 @@ pub fn p50_p99(values: &[f64]) -> (f64, f64) {
     (percentile(&sorted, 50.0), percentile(&sorted, 99.0))
 }
 
+/// Spearman's rank correlation of `values` with their positions (1: strictly increasing,
+/// -1: strictly decreasing); ties get their mean rank.
+pub fn rank_correlation(values: &[f64]) -> f64 {
+    let n = values.len();
+    if n < 2 {
+        return 1.0;
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|a, b| values[*a].total_cmp(&values[*b]));
+    let mut ranks = vec![0.0; n];
+    let mut i = 0;
+    while i < n {
+        let mut j = i;
+        while j + 1 < n && values[order[j + 1]] == values[order[i]] {
+            j += 1;
+        }
+        for k in i..=j {
+            ranks[order[k]] = (i + j) as f64 / 2.0;
+        }
+        i = j + 1;
+    }
+    let mean = (n - 1) as f64 / 2.0;
+    let (mut cov, mut var_x, mut var_y) = (0.0, 0.0, 0.0);
+    for (x, y) in ranks.iter().enumerate() {
+        let (dx, dy) = (x as f64 - mean, y - mean);
+        cov += dx * dy;
+        var_x += dx * dx;
+        var_y += dy * dy;
+    }
+    if var_y == 0.0 { 0.0 } else { cov / (var_x * var_y).sqrt() }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rank_correlation_is_one_in_order_minus_one_reversed() {
+        assert!((rank_correlation(&[1.0, 2.0, 5.0, 9.0]) - 1.0).abs() < 1e-9);
+        assert!((rank_correlation(&[9.0, 5.0, 2.0, 1.0]) + 1.0).abs() < 1e-9);
+        let shuffled = rank_correlation(&[2.0, 1.0, 4.0, 3.0]);
+        assert!(shuffled > 0.0 && shuffled < 1.0, "{shuffled}");
+    }
 
     #[test]
     fn the_median_of_an_odd_count_is_the_middle_value_and_the_spread_its_extremes() {

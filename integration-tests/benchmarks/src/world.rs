@@ -70,7 +70,14 @@ impl World {
     pub async fn connector(&self, prefix: &str, backend_args: &[String]) -> Result<Connector, BenchError> {
         let node = unique_name(prefix);
         let namespace = self.plane.create_namespace(prefix).await?;
-        let target = AzureTarget::local(&namespace);
+        // Its own subscription: ACI quotas count per subscription and region, so no
+        // connector inherits another's spent create quota.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let serial = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let target = AzureTarget {
+            subscription_id: format!("00000000-0000-0000-{:04x}-{serial:012x}", std::process::id() & 0xffff),
+            ..AzureTarget::local(&namespace)
+        };
         let logs = self.dir.path().join("logs");
         let socket = self.dir.path().join("run").join(format!("{node}.sock"));
         let mut backend = BackendProcess::start_with(
