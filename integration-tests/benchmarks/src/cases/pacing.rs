@@ -29,8 +29,9 @@ pub struct PacingResult {
     /// Spearman rank correlation of pod creation order (pods created one by one) with the
     /// order their container groups were PUT (1: same order).
     pub in_order_share: Summary,
-    /// Share of waiting-pod observations whose status said why (a condition or container
-    /// state with a message).
+    /// Share of observations (one a second) of pods waiting on our pace (created over 2 s
+    /// ago, no container group yet) whose status said why (a message, or a waiting reason
+    /// other than `ContainerCreating`).
     pub waiting_with_reason_share: Summary,
 }
 
@@ -56,8 +57,8 @@ async fn runs_of(world: &World, n: usize, scale: f64, runs: usize) -> Result<Pac
         let before = world.admin.counters().await?;
         let started = Instant::now();
         let outcome = async {
-            create_pods_with(&pods, &connector.node, 0..n, 1).await?;
-            let mut samples = (0_usize, 0_usize);
+            let created = create_pods_with(&pods, &connector.node, 0..n, 1).await?;
+            let mut samples = Vec::new();
             let deadline = Duration::from_secs(600) + hour * (n as u32 / 300 + 2);
             while watch.count() < n {
                 if started.elapsed() > deadline {
@@ -68,26 +69,39 @@ async fn runs_of(world: &World, n: usize, scale: f64, runs: usize) -> Result<Pac
                 }
                 let listed =
                     pods.list(&ListParams::default()).await.map_err(BenchError::kube("listing pods"))?;
+                let now = chrono::Utc::now();
                 for pod in listed.items.iter().filter(|p| !is_running(p)) {
-                    samples.0 += 1;
-                    samples.1 += usize::from(says_why(pod));
+                    let name = pod.metadata.name.clone().unwrap_or_default();
+                    samples.push((name, now, says_why(pod)));
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
-            Ok(samples)
+            Ok((created, samples))
         }
         .await;
         let elapsed = started.elapsed().as_secs_f64();
         let after = world.admin.counters().await?;
         let timeline = world.admin.timeline(&connector.target.resource_group).await;
         connector.stop().await;
-        let (waiting, with_reason) = outcome?;
+        let (created, samples) = outcome?;
         let delta = |key: &str| {
             after.get(key).copied().unwrap_or(0).saturating_sub(before.get(key).copied().unwrap_or(0))
         };
         let creates_429 = delta("429:ContainerGroups_CreateOrUpdate");
         let any_429: u64 = after.keys().filter(|k| k.starts_with("429:")).map(|k| delta(k)).sum();
         let timeline = timeline?;
+        // A pod waits on our pace when it exists for 2 s and has no container group yet.
+        let waiting: Vec<bool> = samples
+            .iter()
+            .filter(|(name, at, _)| {
+                let old_enough = created.get(name).is_some_and(|c| *at - *c > chrono::TimeDelta::seconds(2));
+                let no_group = timeline.get(name).and_then(|g| g.put_at).is_none_or(|put| put > *at);
+                old_enough && no_group
+            })
+            .map(|(_, _, why)| *why)
+            .collect();
+        let with_reason = waiting.iter().filter(|why| **why).count();
+        let waiting = waiting.len();
         let put_at: Vec<f64> = (0..n)
             .filter_map(|i| timeline.get(&pod_name(i)).and_then(|g| g.put_at))
             .map(|t| t.timestamp_micros() as f64)
