@@ -33,6 +33,9 @@ pub struct PacingResult {
     /// ago, no container group yet) whose status said why (a message, or a waiting reason
     /// other than `ContainerCreating`).
     pub waiting_with_reason_share: Summary,
+    /// The status of one pod waiting on our pace without saying why, as evidence.
+    #[serde(default)]
+    pub silent_wait_example: Option<String>,
 }
 
 pub async fn run(world: &World, quick: bool, runs: usize) -> Result<PacingResult, BenchError> {
@@ -49,6 +52,7 @@ async fn runs_of(world: &World, n: usize, scale: f64, runs: usize) -> Result<Pac
     let backend = [format!("--quota-time-scale={scale}")];
     let hour = Duration::from_secs(3600).mul_f64(scale);
     let (mut totals, mut creates, mut all, mut order, mut reasons) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut silent_example = None;
     for run in 0..runs {
         // Each connector has its own subscription, so every run starts with empty quotas.
         let connector = world.connector("vk-bench-pacing", &backend).await?;
@@ -72,7 +76,11 @@ async fn runs_of(world: &World, n: usize, scale: f64, runs: usize) -> Result<Pac
                 let now = chrono::Utc::now();
                 for pod in listed.items.iter().filter(|p| !is_running(p)) {
                     let name = pod.metadata.name.clone().unwrap_or_default();
-                    samples.push((name, now, says_why(pod)));
+                    let why = says_why(pod);
+                    // Kept for the report: what a pod that does not say why shows instead.
+                    let shown = (!why && samples.len() < 5000)
+                        .then(|| serde_json::to_string(&pod.status).unwrap_or_default());
+                    samples.push((name, now, why, shown));
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
@@ -91,15 +99,20 @@ async fn runs_of(world: &World, n: usize, scale: f64, runs: usize) -> Result<Pac
         let any_429: u64 = after.keys().filter(|k| k.starts_with("429:")).map(|k| delta(k)).sum();
         let timeline = timeline?;
         // A pod waits on our pace when it exists for 2 s and has no container group yet.
-        let waiting: Vec<bool> = samples
+        let waiting: Vec<_> = samples
             .iter()
-            .filter(|(name, at, _)| {
+            .filter(|(name, at, _, _)| {
                 let old_enough = created.get(name).is_some_and(|c| *at - *c > chrono::TimeDelta::seconds(2));
                 let no_group = timeline.get(name).and_then(|g| g.put_at).is_none_or(|put| put > *at);
                 old_enough && no_group
             })
-            .map(|(_, _, why)| *why)
             .collect();
+        if let Some((name, _, _, Some(status))) =
+            waiting.iter().find(|(_, _, why, shown)| !why && shown.is_some())
+        {
+            silent_example.get_or_insert_with(|| format!("{name}: {status}"));
+        }
+        let waiting: Vec<bool> = waiting.iter().map(|(_, _, why, _)| *why).collect();
         let with_reason = waiting.iter().filter(|why| **why).count();
         let waiting = waiting.len();
         let put_at: Vec<f64> = (0..n)
@@ -126,6 +139,7 @@ async fn runs_of(world: &World, n: usize, scale: f64, runs: usize) -> Result<Pac
         all_429s: Summary::of(&all),
         in_order_share: Summary::of(&order),
         waiting_with_reason_share: Summary::of(&reasons),
+        silent_wait_example: silent_example,
     })
 }
 

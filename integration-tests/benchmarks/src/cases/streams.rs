@@ -18,6 +18,7 @@ use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _};
 
 use super::direct::Direct;
 use crate::error::BenchError;
+use crate::plot::{Chart, Series, draw};
 use crate::pods::{RunningWatch, bare_pod};
 use crate::stats::Summary;
 use crate::world::{World, unpaced_backend};
@@ -208,11 +209,44 @@ pub fn markdown(r: &StreamsResult) -> String {
         r.exec_spdy_ms.show(2),
         r.exec_websocket_ms.show(2),
         r.exec_direct_ms.show(2)
-    )
+    ) + "![logs](results/streams-logs.svg) ![exec](results/streams-exec.svg)\n\n"
 }
 
-pub fn plots(_r: &StreamsResult, _dir: &Path) -> Result<Vec<PathBuf>, BenchError> {
-    Ok(Vec::new())
+/// Per run: log throughput of both paths, and exec round trips of the three.
+pub fn plots(r: &StreamsResult, dir: &Path) -> Result<Vec<PathBuf>, BenchError> {
+    let per_run = |s: &Summary| {
+        s.runs.iter().enumerate().map(|(i, v)| ((i + 1) as f64, Summary::of(&[*v]))).collect::<Vec<_>>()
+    };
+    let logs = dir.join("streams-logs.svg");
+    draw(
+        &logs,
+        &Chart {
+            title: "logs -f throughput per run",
+            x_label: "run",
+            y_label: "MB/s",
+            series: vec![
+                Series { name: "through the kubelet API", points: per_run(&r.logs_kubelet_mb_s) },
+                Series { name: "provider stream directly", points: per_run(&r.logs_direct_mb_s) },
+            ],
+            target: Some((100.0, "target: 100 MB/s through the kubelet API")),
+        },
+    )?;
+    let exec = dir.join("streams-exec.svg");
+    draw(
+        &exec,
+        &Chart {
+            title: "exec round trip per run (median of the session)",
+            x_label: "run",
+            y_label: "ms",
+            series: vec![
+                Series { name: "SPDY (kubectl)", points: per_run(&r.exec_spdy_ms) },
+                Series { name: "WebSocket (kubectl)", points: per_run(&r.exec_websocket_ms) },
+                Series { name: "provider stream directly", points: per_run(&r.exec_direct_ms) },
+            ],
+            target: None,
+        },
+    )?;
+    Ok(vec![logs, exec])
 }
 
 #[cfg(test)]
