@@ -19,6 +19,8 @@ pub use tls::{ServingCertificate, server_config};
 #[cfg(test)]
 mod apiserver_tests;
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod kube_client_tests;
 #[cfg(test)]
 mod service_tests;
