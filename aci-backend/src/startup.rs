@@ -90,9 +90,10 @@ pub fn arm_client(
         deletes: windows(flags.deletes_per_5min, flags.deletes_per_hour, flags.quota_time_scale),
         ..BudgetConfig::default()
     };
+    let tokens = Arc::new(TokenSource::new(cred, scope, Duration::from_secs(300)));
     let parts = StackParts {
         http,
-        tokens: Arc::new(TokenSource::new(cred, scope, Duration::from_secs(300))),
+        tokens: tokens.clone(),
         budget: Arc::new(Budget::new(&budget)),
         metrics,
     };
@@ -102,7 +103,7 @@ pub fn arm_client(
         resource_group: flags.resource_group.clone(),
         location: flags.region.clone(),
     };
-    Ok(ArmClient::new(target, arm_service(&StackSettings::default(), parts)))
+    Ok(ArmClient::new(target, arm_service(&StackSettings::default(), parts)).with_tokens(tokens))
 }
 
 /// Builds the backend from flags (no network traffic yet).

@@ -1,9 +1,12 @@
 //! The ARM client: where the container groups live and how calls are sent and decoded.
 
+use std::sync::Arc;
+
 use serde::de::DeserializeOwned;
 use tower::ServiceExt as _;
 
 use super::error::ArmError;
+use super::layers::auth::TokenSource;
 use super::request::{ArmRequest, ArmResponse};
 use super::stack::ArmService;
 use crate::model::API_VERSION;
@@ -26,6 +29,7 @@ pub struct ArmTarget {
 pub struct ArmClient {
     pub(super) target: ArmTarget,
     service: ArmService,
+    tokens: Option<Arc<TokenSource>>,
 }
 
 impl std::fmt::Debug for ArmClient {
@@ -37,7 +41,20 @@ impl std::fmt::Debug for ArmClient {
 impl ArmClient {
     /// A client sending through `service` (see [`super::stack::arm_service`]).
     pub fn new(target: ArmTarget, service: ArmService) -> Self {
-        ArmClient { target, service }
+        ArmClient { target, service, tokens: None }
+    }
+
+    /// Also tells, through [`ArmClient::credential_problem`], when `tokens` (the stack's token
+    /// source) can authenticate no call.
+    pub fn with_tokens(mut self, tokens: Arc<TokenSource>) -> Self {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// Why no ARM call can be authenticated right now (no valid token and the last refresh
+    /// failed); `None` while calls can be made.
+    pub fn credential_problem(&self) -> Option<String> {
+        self.tokens.as_ref().and_then(|tokens| tokens.problem())
     }
 
     /// Where the client acts.

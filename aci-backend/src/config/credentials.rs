@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 use azure_core::credentials::{Secret, TokenCredential};
-use azure_core::http::{ClientOptions, Transport};
+use azure_core::http::{ClientOptions, ExponentialRetryOptions, RetryOptions, Transport};
 use azure_identity::{
     AzureCliCredential, ClientAssertionCredentialOptions, ClientSecretCredential,
     ClientSecretCredentialOptions, ManagedIdentityCredential, ManagedIdentityCredentialOptions,
@@ -39,12 +39,24 @@ pub enum CredentialError {
     },
 }
 
+/// A token request gives up within about 10 s (azure_core's default retries for a minute):
+/// the ARM call waiting for it should fail while its caller still listens, and the next one
+/// tries again.
+fn token_retry() -> RetryOptions {
+    RetryOptions::exponential(ExponentialRetryOptions {
+        max_retries: 3,
+        max_total_elapsed: azure_core::time::Duration::seconds(10),
+        ..ExponentialRetryOptions::default()
+    })
+}
+
 fn client_options(flags: &Flags, http: &reqwest::Client) -> ClientOptions {
     let mut cloud = CustomConfiguration::default();
     cloud.authority_host = flags.authority_host.as_str().trim_end_matches('/').to_string();
     ClientOptions {
         cloud: Some(Arc::new(CloudConfiguration::Custom(cloud))),
         transport: Some(Transport::new(Arc::new(http.clone()))),
+        retry: token_retry(),
         ..Default::default()
     }
 }
