@@ -27,7 +27,7 @@ use integration_tests::control_plane::{ControlPlane, Options, unique_name};
 use integration_tests::local_stack::{
     AgentOptions, AgentProcess, AzureTarget, BackendProcess, EmulatorProcess, Listen, Os, SidecarConnector,
 };
-use reliability_support::{converge, pods_from_env, report, wait_for};
+use reliability_support::{Admin, converge, pods_from_env, report, wait_for};
 
 /// Pods of a default-suite burst.
 const SMALL_BURST: usize = 30;
@@ -180,15 +180,16 @@ async fn restart(connector: &mut SidecarConnector, target: Target) -> Result<()>
 async fn kill_during_burst_and_deletion(target: Target, pods: usize) -> Result<()> {
     let e2e = roomy_e2e("rel-kill").await?;
     let mut connector = connector(&e2e, "vk-rel-kill").await?;
+    let admin = Admin::new(&e2e.emulator)?;
     let node = connector.agent.node_name().to_string();
     let timeout = converge_timeout(pods);
 
     e2e.apply(&pinned_deployment(APP, &node, i32::try_from(pods)?, None)).await?;
-    let at = wait_for(&e2e, APP, "a third of its groups", timeout, |a| a.groups >= pods / 3).await?;
+    let at = wait_for(&e2e, &admin, APP, "a third of its groups", timeout, |a| a.groups >= pods / 3).await?;
     kill(&mut connector, target).await?;
     tokio::time::sleep(DOWN).await;
     restart(&mut connector, target).await?;
-    let (audit, took) = converge(&e2e, APP, pods, timeout).await?;
+    let (audit, took) = converge(&e2e, &admin, APP, pods, timeout).await?;
     let injected = format!(
         "SIGKILL with {}/{pods} groups created and {} pods Running, down {} s",
         at.groups,
@@ -198,12 +199,14 @@ async fn kill_during_burst_and_deletion(target: Target, pods: usize) -> Result<(
     report(&format!("kill -9 {} during a {pods}-pod burst", target.name()), &injected, &audit, pods, took)?;
 
     e2e.kubectl(&["delete", "deployment", APP, "--wait=false"]).await?;
-    let at = wait_for(&e2e, APP, "a third of its groups deleted", timeout, |a| a.groups <= pods - pods / 3)
-        .await?;
+    let at = wait_for(&e2e, &admin, APP, "a third of its groups deleted", timeout, |a| {
+        a.groups <= pods - pods / 3
+    })
+    .await?;
     kill(&mut connector, target).await?;
     tokio::time::sleep(DOWN).await;
     restart(&mut connector, target).await?;
-    let (audit, took) = converge(&e2e, APP, 0, timeout).await?;
+    let (audit, took) = converge(&e2e, &admin, APP, 0, timeout).await?;
     let injected = format!(
         "SIGKILL with {}/{pods} groups left and {} pods Terminating, down {} s",
         at.groups,
@@ -263,16 +266,17 @@ async fn apiserver_restart_and_expired_watch(pods: usize) -> Result<()> {
     let plane: &'static ControlPlane = Box::leak(Box::new(ControlPlane::start(Options::default()).await?));
     let e2e = roomy_e2e_on(plane, "rel-apiserver").await?;
     let mut connector = connector(&e2e, "vk-rel-api").await?;
+    let admin = Admin::new(&e2e.emulator)?;
     let node = connector.agent.node_name().to_string();
     let timeout = converge_timeout(pods);
 
     e2e.apply(&pinned_deployment(APP, &node, i32::try_from(pods)?, None)).await?;
-    let at = wait_for(&e2e, APP, "a third of its groups", timeout, |a| a.groups >= pods / 3).await?;
+    let at = wait_for(&e2e, &admin, APP, "a third of its groups", timeout, |a| a.groups >= pods / 3).await?;
     let down = Duration::from_secs(5);
     plane.stop_apiserver().await?;
     tokio::time::sleep(down).await;
     plane.start_apiserver().await?;
-    let (audit, took) = converge(&e2e, APP, pods, timeout).await?;
+    let (audit, took) = converge(&e2e, &admin, APP, pods, timeout).await?;
     let injected = format!(
         "apiserver stopped with {}/{pods} groups created, down {} s (+ its start-up)",
         at.groups,
@@ -299,7 +303,7 @@ async fn apiserver_restart_and_expired_watch(pods: usize) -> Result<()> {
     .await?;
     plane.restart_apiserver().await?;
     connector.agent.process().resume()?;
-    let (audit, took) = converge(&e2e, APP, pods, timeout).await?;
+    let (audit, took) = converge(&e2e, &admin, APP, pods, timeout).await?;
     let text = std::fs::read_to_string(&log)?;
     let after = text.get(log_before..).unwrap_or_default();
     ensure!(

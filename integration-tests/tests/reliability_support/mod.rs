@@ -8,13 +8,73 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
+use integration_tests::local_stack::EmulatorProcess;
+use serde::Deserialize;
+use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::e2e_support::{E2e, node_of, phase};
 
 /// aci-backend's tag with the pod UID of a container group.
 pub const UID_TAG: &str = "vk-pod-uid";
+
+/// The emulator's admin API (`/_emulator`): faults, counters, and every group with its tags
+/// and running time. Unlike ARM calls, it is never faulted, so it sees the truth while
+/// faults are injected.
+pub struct Admin {
+    http: reqwest::Client,
+    base: String,
+}
+
+/// A container group as the admin timeline shows it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminGroup {
+    pub name: String,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Set once every container of the group runs.
+    pub running_at: Option<String>,
+}
+
+impl Admin {
+    pub fn new(emulator: &EmulatorProcess) -> Result<Self> {
+        let pem = std::fs::read(emulator.ca_path()).context("the emulator's CA")?;
+        let http = reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(&pem)?])
+            .timeout(Duration::from_secs(10))
+            .build()?;
+        Ok(Self { http, base: format!("{}/_emulator", emulator.base_url()) })
+    }
+
+    /// Replaces the fault rules (`[]` clears them).
+    pub async fn set_faults(&self, rules: Value) -> Result<()> {
+        let url = format!("{}/faults", self.base);
+        self.http.put(url).json(&json!({ "rules": rules })).send().await?.error_for_status()?;
+        Ok(())
+    }
+
+    /// Requests per operation since the last reset.
+    pub async fn counters(&self) -> Result<BTreeMap<String, u64>> {
+        Ok(self.http.get(format!("{}/counters", self.base)).send().await?.error_for_status()?.json().await?)
+    }
+
+    pub async fn reset_counters(&self) -> Result<()> {
+        self.http.delete(format!("{}/counters", self.base)).send().await?.error_for_status()?;
+        Ok(())
+    }
+
+    /// Every container group.
+    pub async fn groups(&self) -> Result<Vec<AdminGroup>> {
+        Ok(self.http.get(format!("{}/timeline", self.base)).send().await?.error_for_status()?.json().await?)
+    }
+}
+
+/// ARM requests in `counters` (the token endpoints left out).
+pub fn arm_requests(counters: &BTreeMap<String, u64>) -> u64 {
+    counters.iter().filter(|(operation, _)| !operation.ends_with("_Token")).map(|(_, count)| count).sum()
+}
 
 /// The state of one app's pods against the container groups of the test's resource group.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -62,9 +122,9 @@ impl Audit {
 }
 
 /// Reads pods of `app` and every container group, and compares them by pod UID.
-pub async fn audit(e2e: &E2e, app: &str) -> Result<Audit> {
+pub async fn audit(e2e: &E2e, admin: &Admin, app: &str) -> Result<Audit> {
     let pods = e2e.pods_of(app).await?;
-    let groups = e2e.groups().await?;
+    let groups = admin.groups().await?;
     let mut per_uid: BTreeMap<String, usize> = BTreeMap::new();
     for group in &groups {
         *per_uid.entry(group.tags.get(UID_TAG).cloned().unwrap_or_default()).or_default() += 1;
@@ -88,10 +148,16 @@ pub async fn audit(e2e: &E2e, app: &str) -> Result<Audit> {
 /// Waits until `app` has converged to `expected` Running pods with one group each (0: every
 /// pod and group gone), failing after `timeout` with the last audit. Returns the audit and
 /// how long it took.
-pub async fn converge(e2e: &E2e, app: &str, expected: usize, timeout: Duration) -> Result<(Audit, Duration)> {
+pub async fn converge(
+    e2e: &E2e,
+    admin: &Admin,
+    app: &str,
+    expected: usize,
+    timeout: Duration,
+) -> Result<(Audit, Duration)> {
     let start = Instant::now();
     loop {
-        let last = match audit(e2e, app).await {
+        let last = match audit(e2e, admin, app).await {
             Ok(now) if now.converged_to(expected) => return Ok((now, start.elapsed())),
             Ok(now) => format!("{now:?}"),
             Err(error) => format!("error: {error:#}"),
@@ -109,6 +175,7 @@ pub async fn converge(e2e: &E2e, app: &str, expected: usize, timeout: Duration) 
 /// so an injection lands in the middle of the work.
 pub async fn wait_for(
     e2e: &E2e,
+    admin: &Admin,
     app: &str,
     what: &str,
     timeout: Duration,
@@ -116,7 +183,7 @@ pub async fn wait_for(
 ) -> Result<Audit> {
     let start = Instant::now();
     loop {
-        if let Ok(now) = audit(e2e, app).await
+        if let Ok(now) = audit(e2e, admin, app).await
             && reached(&now)
         {
             return Ok(now);
