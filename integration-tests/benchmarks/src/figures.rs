@@ -21,10 +21,66 @@ fn measured_on<T>(m: &Measured<T>) -> String {
     )
 }
 
-/// The Markdown figures: one table per case, medians with (min–max) of the runs.
+/// One row of the targets table: what, the goal, the measured value, met.
+fn target(out: &mut String, what: &str, goal: &str, measured: String, met: bool) {
+    let verdict = if met { "met" } else { "**missed**" };
+    let _ = writeln!(out, "| {what} | {goal} | {measured} | {verdict} |");
+}
+
+/// The targets of issue 10 against the medians of the cases present.
+fn targets(cases: &Cases) -> String {
+    let mut out = String::from("| target | goal | measured (median) | |\n|---|---|---|---|\n");
+    if let Some(largest) = cases.burst.as_ref().and_then(|b| b.result.iter().max_by_key(|r| r.pods)) {
+        let what = format!("burst at N = {}: ours / floor", largest.pods);
+        target(&mut out, &what, "≤ 1.5", format!("{:.2}", largest.ratio.median), largest.ratio.median <= 1.5);
+    }
+    if let Some(smallest) = cases.burst.as_ref().and_then(|b| b.result.iter().min_by_key(|r| r.pods)) {
+        let p99 = smallest.create_to_put_p99_ms.median;
+        let what = format!("p99 API creation → ARM PUT at N = {}", smallest.pods);
+        target(&mut out, &what, "≤ 50 ms", format!("{p99:.0} ms"), p99 <= 50.0);
+    }
+    for r in cases.steady.iter().flat_map(|s| s.result.iter()) {
+        let reads = r.arm_reads_per_pod_minute.median;
+        let what = format!("steady state at {} pods: ARM reads / pod-minute", r.pods);
+        target(&mut out, &what, "≤ 2", format!("{reads:.2}"), reads <= 2.0);
+    }
+    if let Some(largest) = cases.memory.as_ref().and_then(|m| m.result.iter().max_by_key(|r| r.pods)) {
+        for (who, mib) in [("node-agent", largest.agent_peak_mib), ("aci-backend", largest.backend_peak_mib)]
+        {
+            let what = format!("{who} peak RSS at {} pods", largest.pods);
+            target(&mut out, &what, "≤ 64 MiB", format!("{mib:.1} MiB"), mib <= 64.0);
+        }
+    }
+    if let Some(streams) = &cases.streams {
+        let r = &streams.result;
+        let logs = r.logs_kubelet_mb_s.median;
+        target(
+            &mut out,
+            "logs -f through the kubelet API",
+            "≥ 100 MB/s",
+            format!("{logs:.1} MB/s"),
+            logs >= 100.0,
+        );
+        for (how, s) in [("SPDY", &r.exec_spdy_ms), ("WebSocket", &r.exec_websocket_ms)] {
+            let above = s.median - r.exec_direct_ms.median;
+            let what = format!("exec round trip over {how}, above the direct stream");
+            target(&mut out, &what, "≤ 1 ms", format!("{above:+.2} ms"), above <= 1.0);
+        }
+    }
+    if let Some(pacing) = &cases.pacing {
+        let worst = pacing.result.all_429s.max;
+        let what = format!("429s caused by our own pace ({} pods, every run)", pacing.result.pods);
+        target(&mut out, &what, "0", format!("{worst:.0} at most"), worst == 0.0);
+    }
+    out.push('\n');
+    out
+}
+
+/// The Markdown figures: the targets, then one table per case, medians with (min–max) of the runs.
 pub fn markdown(report: &Report) -> String {
-    let mut out = String::new();
+    let mut out = String::from("### Targets\n\n");
     let cases = &report.cases;
+    out.push_str(&targets(cases));
     if let Some(burst) = &cases.burst {
         out.push_str("### Pod burst (emulator limits off)\n\n");
         out.push_str(&measured_on(burst));

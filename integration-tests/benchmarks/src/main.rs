@@ -45,7 +45,7 @@ enum Case {
 #[command(name = "vk-bench")]
 struct Args {
     /// Cases to run, in this order.
-    #[arg(value_enum, required = true)]
+    #[arg(value_enum, required_unless_present = "render_only")]
     cases: Vec<Case>,
     /// Small N and short windows, for development (results go to `<out>/quick/`).
     #[arg(long)]
@@ -62,6 +62,9 @@ struct Args {
     /// Keep the state directory (process logs) after the run.
     #[arg(long)]
     keep: bool,
+    /// Measure nothing: redraw latest.md and the plots from latest.json.
+    #[arg(long)]
+    render_only: bool,
 }
 
 #[tokio::main]
@@ -83,6 +86,13 @@ async fn main() -> anyhow::Result<()> {
     let out = if args.quick { args.out.join("quick") } else { args.out.clone() };
     let machine = Machine::probe();
     let mut report = Report::load_or_new(&out, &machine);
+    if args.render_only {
+        for path in report.save(&out).context("writing the results")? {
+            println!("{}", path.display());
+        }
+        return Ok(());
+    }
+    report.failures.clear();
     let world = World::start(args.keep).await.context("starting the control plane and the emulator")?;
     for case in cases {
         eprintln!("== {case:?}");

@@ -51,7 +51,6 @@ impl Report {
             .and_then(|text| serde_json::from_str(&text).ok())
             .map(|mut report: Report| {
                 report.machine = machine.clone();
-                report.failures.clear();
                 report
             })
             .unwrap_or_else(|| Self {
