@@ -124,6 +124,9 @@ fn entra_error(status: StatusCode, error: &str, description: &str, code: i32) ->
 /// normally). Errors come in Entra ID's shape, with `Retry-After` on a 429.
 async fn token_fault(shared: &Shared, operation: &str) -> Option<Response> {
     let fault = shared.faults.decide_named(operation);
+    for injected in fault.injected() {
+        shared.counters.record(&format!("{injected}:{operation}"));
+    }
     if !fault.latency.is_zero() {
         tokio::time::sleep(fault.latency).await;
     }

@@ -78,6 +78,27 @@ pub struct FaultAction {
     pub drop: bool,
 }
 
+impl FaultAction {
+    /// The faults this action injects, named `fault:<kind>` (`fault:latency`, `fault:drop`,
+    /// `fault:error503`, ...), for the request counters.
+    pub fn injected(&self) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        if !self.latency.is_zero() {
+            names.push("fault:latency");
+        }
+        if self.drop {
+            names.push("fault:drop");
+        }
+        match self.error.as_ref().map(|e| e.status.as_u16()) {
+            Some(429) => names.push("fault:error429"),
+            Some(503) => names.push("fault:error503"),
+            Some(_) => names.push("fault:error500"),
+            None => {}
+        }
+        names
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Faults {
     rules: Mutex<Vec<FaultRule>>,
@@ -170,8 +191,10 @@ mod tests {
         let faults =
             Faults::new(vec!["*:error503:1".parse().expect("rule"), "A:drop:0".parse().expect("rule")]);
         let action = faults.decide("A");
-        assert_eq!(action.error.map(|e| e.code), Some("ServerTimeout".to_owned()));
+        assert_eq!(action.error.as_ref().map(|e| e.code.as_str()), Some("ServerTimeout"));
         assert!(!action.drop);
+        assert_eq!(action.injected(), ["fault:error503"]);
+        assert!(faults.decide_named("B").injected().is_empty(), "no rule names B");
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Resp
         shared.counters.record_group_read(&group.name);
     }
     let fault = shared.faults.decide(operation_id);
+    for injected in fault.injected() {
+        shared.counters.record(&format!("{injected}:{operation_id}"));
+    }
     if !fault.latency.is_zero() {
         tokio::time::sleep(fault.latency).await;
     }

@@ -69,6 +69,7 @@ async fn faults_and_counters_are_managed_through_the_admin_api() {
     let counters: serde_json::Value =
         arm.http.get(format!("{admin}/counters")).send().await.expect("answer").json().await.expect("json");
     assert_eq!(counters["ContainerGroups_Get"], 2);
+    assert_eq!(counters["fault:error503:ContainerGroups_Get"], 1, "injected faults are counted");
     arm.http.delete(format!("{admin}/counters")).send().await.expect("admin answers");
     assert!(arm.emulator.counters().is_empty());
     let bad = json!({ "rules": [{ "operation": "*", "kind": "error500", "rate": 3.0 }] });
@@ -103,5 +104,8 @@ async fn the_token_endpoint_can_be_taken_down_by_a_rule_that_names_it() {
 
     arm.emulator.set_faults(Vec::new());
     assert_eq!(token().await.expect("an answer").status(), StatusCode::OK, "back up once the rule is gone");
-    assert_eq!(arm.emulator.counters().get("OAuth2_Token"), Some(&4));
+    let counters = arm.emulator.counters();
+    assert_eq!(counters.get("OAuth2_Token"), Some(&4));
+    assert_eq!(counters.get("fault:error503:OAuth2_Token"), Some(&1), "{counters:?}");
+    assert_eq!(counters.get("fault:drop:OAuth2_Token"), Some(&1), "{counters:?}");
 }
