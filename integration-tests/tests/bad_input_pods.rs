@@ -99,7 +99,7 @@ fn corpus() -> Vec<BadPod> {
         BadPod {
             name: "huge-env",
             spec: json!({ "containers": [chatty] }),
-            problems: vec!["metadata: storing the pod in container group tags"],
+            problems: vec!["metadata: the pod is too large to keep in its container group's tags", "Secrets"],
         },
         BadPod {
             name: "everything-wrong",
