@@ -21,7 +21,7 @@ use anyhow::{Context, Result, ensure};
 use e2e_support::{E2e, node, pinned_deployment};
 use integration_tests::local_stack::{EmulatorProcess, Os, SidecarConnector};
 use k8s_openapi::api::core::v1::Pod;
-use reliability_support::{Admin, arm_requests, converge, report};
+use reliability_support::{Admin, arm_requests, converge, injected_faults, report};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -236,8 +236,9 @@ impl Run {
         })
         .await?;
         let injected = format!(
-            "{injected}; {} ARM requests; seen: node {}, pods waiting {:?}",
+            "{injected}: {} ARM requests, injected {:?}; seen: node {}, pods waiting {:?}",
             arm_requests(&self.counters),
+            injected_faults(&self.counters),
             self.node_states().join(" → "),
             self.waiting()
         );
@@ -313,6 +314,8 @@ async fn the_token_endpoint_down_for_60_s_is_reported_and_then_everything_conver
     ensure!(node_told, "the node said Azure tokens fail while they did; it said: {states:?}");
     ensure!(pods_told, "waiting pods said they wait for a token; they said: {messages:?}");
     let token_requests = run.counters.get("OAuth2_Token").copied().unwrap_or_default();
+    let refused = run.counters.get("fault:error503:OAuth2_Token").copied().unwrap_or_default();
+    ensure!(refused == token_requests && refused > 0, "every token request was refused: {:?}", run.counters);
     let injected = format!(
         "token endpoint answered 503 to all {token_requests} token requests for {} s (tokens live 30 s)",
         outage.as_secs()

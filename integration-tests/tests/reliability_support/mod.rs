@@ -71,9 +71,24 @@ impl Admin {
     }
 }
 
-/// ARM requests in `counters` (the token endpoints left out).
+/// ARM requests in `counters` (the token endpoints, throttling and fault counts left out).
 pub fn arm_requests(counters: &BTreeMap<String, u64>) -> u64 {
-    counters.iter().filter(|(operation, _)| !operation.ends_with("_Token")).map(|(_, count)| count).sum()
+    counters
+        .iter()
+        .filter(|(name, _)| !name.ends_with("_Token") && !name.contains(':'))
+        .map(|(_, count)| count)
+        .sum()
+}
+
+/// Injected faults in `counters` per kind (`error503`, `drop`, ...).
+pub fn injected_faults(counters: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    let mut kinds = BTreeMap::new();
+    for (name, count) in counters {
+        if let Some(kind) = name.strip_prefix("fault:").and_then(|rest| rest.split(':').next()) {
+            *kinds.entry(kind.to_string()).or_default() += count;
+        }
+    }
+    kinds
 }
 
 /// The state of one app's pods against the container groups of the test's resource group.
