@@ -49,6 +49,9 @@ pub enum ConnectError {
     /// A client certificate was given without its key or the other way round.
     #[error("--backend-tls-cert and --backend-tls-key must be given together")]
     HalfIdentity,
+    /// A bearer token would cross the network in plain text.
+    #[error("a backend token is only sent over TLS: give --backend-tls-ca for the tcp:// backend {0}")]
+    TokenWithoutTls(String),
     /// The endpoint could not be configured.
     #[error(transparent)]
     Endpoint(#[from] vk_proto::endpoint::Error),
@@ -64,6 +67,9 @@ fn read(path: &PathBuf) -> Result<Vec<u8>, ConnectError> {
 impl BackendSettings {
     /// A lazily connecting channel (it reconnects by itself after failures).
     pub fn channel(&self) -> Result<Channel, ConnectError> {
+        if matches!(self.endpoint, Endpoint::Tcp(_)) && self.tls.is_none() && self.token.is_some() {
+            return Err(ConnectError::TokenWithoutTls(self.endpoint.to_string()));
+        }
         let tls = match &self.tls {
             None => None,
             Some(files) => {
@@ -148,5 +154,19 @@ mod tests {
             token: None,
         };
         assert!(matches!(settings.channel(), Err(ConnectError::HalfIdentity)));
+    }
+
+    #[tokio::test]
+    async fn a_token_is_never_sent_over_plain_tcp() {
+        let settings = BackendSettings {
+            endpoint: "tcp://backend.example:7443".parse().expect("address"),
+            tls: None,
+            token: Some(Sensitive::new("t0ken".into())),
+        };
+        let refused = settings.channel().expect_err("plain text with a token");
+        assert!(matches!(refused, ConnectError::TokenWithoutTls(_)), "{refused}");
+        assert!(refused.to_string().contains("--backend-tls-ca"), "{refused}");
+        let unix = BackendSettings { endpoint: "unix:///tmp/x.sock".parse().expect("address"), ..settings };
+        assert!(unix.channel().is_ok(), "a Unix socket never leaves the machine");
     }
 }
