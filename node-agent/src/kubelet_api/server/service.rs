@@ -87,6 +87,23 @@ impl Failure {
     }
 }
 
+/// A failure as a `metav1.Status`. Clients decode a refused upgrade's body as a Status
+/// (leniently: plain text with `: ` in it reads as YAML and loses its message), so this is
+/// the answer whose message reaches the user.
+pub fn failure_status(status: StatusCode, message: &str) -> Response<ResponseBody> {
+    let body = serde_json::json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "code": status.as_u16(),
+    });
+    let mut response = json(serde_json::to_vec(&body).unwrap_or_default());
+    *response.status_mut() = status;
+    response
+}
+
 fn json(bytes: Vec<u8>) -> Response<ResponseBody> {
     let mut response = Response::new(full(Bytes::from(bytes)));
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -109,7 +126,7 @@ impl<T: ProviderChannel> KubeletApi<T> {
         match Route::parse(&path) {
             Route::Healthz => text(StatusCode::OK, "ok"),
             Route::Pods => self.list_pods(),
-            Route::PortForward => text(
+            Route::PortForward => failure_status(
                 StatusCode::NOT_IMPLEMENTED,
                 "port forwarding is not supported: the provider cannot forward ports to its pods",
             ),

@@ -139,7 +139,9 @@ async fn pods_port_forward_and_unknown_paths() {
     assert_eq!(list["items"][0]["metadata"]["uid"], "u1");
     let (status, body) = get(api.clone(), apiserver(), "/portForward/default/p", None).await;
     assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
-    assert!(body.contains("port forwarding is not supported"), "{body}");
+    let refusal: serde_json::Value = serde_json::from_str(&body).expect("a Status");
+    assert_eq!((refusal["kind"].as_str(), refusal["code"].as_u64()), (Some("Status"), Some(501)));
+    assert!(refusal["message"].as_str().is_some_and(|m| m.starts_with("port forwarding is not supported")));
     assert_eq!(get(api, apiserver(), "/nothing", None).await.0, StatusCode::NOT_FOUND);
 }
 
