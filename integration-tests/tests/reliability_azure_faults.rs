@@ -259,6 +259,12 @@ async fn a_429_storm_during_a_burst_fails_nothing_and_converges() -> Result<()> 
     let hold = Duration::from_secs(20);
     let run =
         burst_under("vk-rel-429", &[], json!([every_arm_call("error429", 1.0)]), hold, ONE_WAVE).await?;
+    let messages: BTreeSet<&String> =
+        run.observations.iter().flat_map(|o| o.waiting_messages.iter()).collect();
+    ensure!(
+        messages.iter().any(|message| message.contains("throttled by ARM")),
+        "waiting pods said ARM throttles them; they said: {messages:?}"
+    );
     let injected = format!("every ARM call answered 429 (Retry-After 1 s) for {} s", hold.as_secs());
     run.finish("429 storm during a 30-pod burst", &injected).await
 }

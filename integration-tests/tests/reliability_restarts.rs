@@ -240,9 +240,14 @@ async fn killing_both_during_a_burst_and_a_mass_deletion_loses_nothing() -> Resu
 /// The apiserver restarted a third into a burst; then the agent frozen (SIGSTOP) while pods
 /// are force-deleted and replaced and the apiserver restarts again, so its pod watch resumes
 /// from a resourceVersion the new apiserver no longer has: 410 Gone. The agent must relist,
-/// delete the groups of the pods it never saw go, and create the new ones.
+/// delete the groups of the pods it never saw go, and create the new ones. Last, the apiserver
+/// restarted a third into the deletion of every pod.
 async fn apiserver_restart_and_expired_watch(pods: usize) -> Result<()> {
-    let plane: &'static ControlPlane = Box::leak(Box::new(ControlPlane::start(Options::default()).await?));
+    // The plane lives until the test process ends (its servers end with it); its files go
+    // with `state` when the test returns.
+    let state = tempfile::Builder::new().prefix("vk-rel-plane-").tempdir()?;
+    let options = Options { state_parent: Some(state.path().to_path_buf()), ..Options::default() };
+    let plane: &'static ControlPlane = Box::leak(Box::new(ControlPlane::start(options).await?));
     let e2e = roomy_e2e_on(plane, "rel-apiserver").await?;
     let mut connector = connector(&e2e, "vk-rel-api").await?;
     let admin = Admin::new(&e2e.emulator)?;
@@ -285,23 +290,42 @@ async fn apiserver_restart_and_expired_watch(pods: usize) -> Result<()> {
     let (audit, took) = converge(&e2e, &admin, APP, pods, timeout).await?;
     let text = std::fs::read_to_string(&log)?;
     let after = text.get(log_before..).unwrap_or_default();
+    let expired = after.matches("too old resource version").count();
     ensure!(
-        after.contains("too old resource version") || after.contains("Expired"),
+        expired > 0,
         "the agent's pod watch got 410 Gone after the freeze (its log since then has no 'too old resource \
          version'):\n{}",
         after.lines().filter(|line| line.contains("watch")).take(20).collect::<Vec<_>>().join("\n")
     );
     let injected = format!(
         "agent frozen while {replaced} pods were force-deleted and replaced and the apiserver restarted; its \
-         watch resumed with 410 Gone"
+         watch resumed with 410 Gone ({expired} in its log)"
     );
     report("expired pod watch (410 Gone) → relist", &injected, &audit, pods, took)?;
 
+    e2e.kubectl(&["delete", "deployment", APP, "--wait=false"]).await?;
+    let at = wait_for(&e2e, &admin, APP, "a third of its groups deleted", timeout, |a| {
+        a.groups <= pods - pods / 3
+    })
+    .await?;
+    plane.stop_apiserver().await?;
+    tokio::time::sleep(down).await;
+    plane.start_apiserver().await?;
+    let (audit, took) = converge(&e2e, &admin, APP, 0, timeout).await?;
+    let injected = format!(
+        "apiserver stopped with {}/{pods} groups left, down {} s (+ its start-up)",
+        at.groups,
+        down.as_secs()
+    );
+    report(&format!("apiserver restart during the deletion of {pods} pods"), &injected, &audit, 0, took)?;
+
     connector.stop().await?;
-    e2e.finish().await
+    e2e.finish().await?;
+    drop(state);
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_apiserver_restart_mid_burst_and_an_expired_watch_lose_nothing() -> Result<()> {
+async fn apiserver_restarts_during_a_burst_and_a_mass_deletion_and_an_expired_watch_lose_nothing() -> Result<()> {
     apiserver_restart_and_expired_watch(pods_from_env(BURST)).await
 }
