@@ -1,7 +1,8 @@
 //! Hostile gRPC and HTTP/2 against a running aci-backend on a temp-dir Unix socket (with the
 //! emulator behind it): random bytes as protobuf bodies, mutated valid requests, broken gRPC
 //! message framing (lengths that lie, the compressed flag, several messages for a unary call,
-//! no message) for every rpc of the provider, health and reflection services; and raw byte
+//! no message) and garbage scope, authorization and grpc-timeout metadata, for every rpc of
+//! the provider, health and reflection services; and raw byte
 //! soups and random HTTP/2 frames on fresh connections. Every call is answered with a gRPC
 //! status (or its stream reset) in time, nothing panics, and between cases the server keeps
 //! answering a well-behaved client on its own connection.
@@ -280,12 +281,37 @@ fn body_bytes(method: usize, body: &Body) -> Vec<u8> {
     }
 }
 
+/// The scope metadata of a call.
+#[derive(Clone, Debug)]
+enum ScopeHeaders {
+    None,
+    Valid,
+    /// Any bytes a header value may hold (invalid ones are left out), plus extra headers.
+    Garbage {
+        cluster: Vec<u8>,
+        node: Vec<u8>,
+        authorization: Vec<u8>,
+        grpc_timeout: Vec<u8>,
+    },
+}
+
+fn scope_headers() -> impl Strategy<Value = ScopeHeaders> {
+    let value = || proptest::collection::vec(prop_oneof![Just(b'a'), 0x20u8..0x7f, any::<u8>()], 0..80);
+    prop_oneof![
+        1 => Just(ScopeHeaders::None),
+        3 => Just(ScopeHeaders::Valid),
+        2 => (value(), value(), value(), value()).prop_map(|(cluster, node, authorization, grpc_timeout)| {
+            ScopeHeaders::Garbage { cluster, node, authorization, grpc_timeout }
+        }),
+    ]
+}
+
 /// Sends one call on a fresh HTTP/2 connection and checks that it is answered.
 /// How a call was answered: `grpc-status N`, `reset` or `streaming`.
 async fn call(
     socket: &std::path::Path,
     method: usize,
-    scoped: bool,
+    scope: &ScopeHeaders,
     body: Vec<u8>,
 ) -> Result<String, String> {
     let (path, streaming) = METHODS[method % METHODS.len()];
@@ -298,8 +324,24 @@ async fn call(
     let mut request = http::Request::post(format!("http://localhost{path}"))
         .header("content-type", "application/grpc")
         .header("te", "trailers");
-    if scoped {
-        request = request.header("vk-cluster-id", "fuzz-cluster").header("vk-node-name", "fuzz-node");
+    match scope {
+        ScopeHeaders::None => {}
+        ScopeHeaders::Valid => {
+            request = request.header("vk-cluster-id", "fuzz-cluster").header("vk-node-name", "fuzz-node");
+        }
+        ScopeHeaders::Garbage { cluster, node, authorization, grpc_timeout } => {
+            let headers = [
+                ("vk-cluster-id", cluster),
+                ("vk-node-name", node),
+                ("authorization", authorization),
+                ("grpc-timeout", grpc_timeout),
+            ];
+            for (name, value) in headers {
+                if let Ok(value) = http::HeaderValue::from_bytes(value) {
+                    request = request.header(name, value);
+                }
+            }
+        }
     }
     let request = request.body(Full::new(Bytes::from(body))).map_err(|e| e.to_string())?;
     let response = match tokio::time::timeout(ANSWER_TIMEOUT, sender.send_request(request)).await {
@@ -400,12 +442,12 @@ fn the_backend_answers_384_malformed_grpc_calls_and_keeps_serving() {
     let backend = Backend::start();
     let served = Arc::new(AtomicUsize::new(0));
     let answers = Mutex::new(BTreeMap::<String, usize>::new());
-    let calls = (0..METHODS.len(), any::<bool>(), body());
-    run_all(calls, 384, |(method, scoped, body)| {
+    let calls = (0..METHODS.len(), scope_headers(), body());
+    run_all(calls, 384, |(method, scope, body)| {
         let bytes = body_bytes(method, &body);
         let answer = backend
             .runtime
-            .block_on(call(&backend.socket, method, scoped, bytes))
+            .block_on(call(&backend.socket, method, &scope, bytes))
             .map_err(TestCaseError::fail)?;
         *answers.lock().expect("answers").entry(answer).or_default() += 1;
         backend.check_panics()?;
