@@ -91,12 +91,7 @@ pub fn arm_client(
         ..BudgetConfig::default()
     };
     let tokens = Arc::new(TokenSource::new(cred, scope, Duration::from_secs(300)));
-    let parts = StackParts {
-        http,
-        tokens: tokens.clone(),
-        budget: Arc::new(Budget::new(&budget)),
-        metrics,
-    };
+    let parts = StackParts { http, tokens: tokens.clone(), budget: Arc::new(Budget::new(&budget)), metrics };
     let target = ArmTarget {
         endpoint: flags.arm_endpoint.clone(),
         subscription_id: flags.subscription_id.clone(),
