@@ -326,6 +326,6 @@ async fn apiserver_restart_and_expired_watch(pods: usize) -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn apiserver_restarts_during_a_burst_and_a_mass_deletion_and_an_expired_watch_lose_nothing() -> Result<()> {
+async fn apiserver_restarts_in_a_burst_and_a_deletion_and_an_expired_watch_lose_nothing() -> Result<()> {
     apiserver_restart_and_expired_watch(pods_from_env(BURST)).await
 }
