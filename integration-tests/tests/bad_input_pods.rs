@@ -1,9 +1,10 @@
 //! End to end, bad input: a corpus of pods ACI cannot run goes through the real apiserver,
 //! node-agent, aci-backend and the emulator. Each ends Failed with reason `ProviderFailed`
 //! and a message that names every problem with its field path; no container group is left
-//! behind for any of them; the node stays Ready and a good pod created afterwards runs. A pod
-//! whose name does not fit a container group name is not bad input: its group name is cut to
-//! fit (with a hash) and the pod runs.
+//! behind for any of them; the node stays Ready and a good pod created afterwards runs. Of the
+//! names that do not fit ACI, a DNS name label longer than 63 characters is refused; a pod
+//! name longer than a container group name is not bad input: the group name is cut to fit
+//! (with a hash) and the pod runs.
 //!
 //! Needs the workspace binaries (`cargo build --workspace --bins`).
 
@@ -14,8 +15,9 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result, ensure};
 use e2e_support::{E2e, READY_TIMEOUT, eventually, phase, pod_name_of_group};
 use integration_tests::local_stack::{Os, node_is_ready};
-use k8s_openapi::api::core::v1::Pod;
-use kube::api::PostParams;
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::Api;
+use kube::api::{ListParams, PostParams};
 use serde_json::{Value, json};
 
 /// One pod of the corpus, the words its message must contain, and how many problems (field
@@ -65,6 +67,8 @@ fn corpus() -> Vec<BadPod> {
     hungry_cpu["resources"] = json!({ "requests": { "cpu": "8" } });
     let mut hungry_memory = container("main");
     hungry_memory["resources"] = json!({ "requests": { "memory": "64Gi" } });
+    let mut served = container("main");
+    served["ports"] = json!([{ "containerPort": 80 }]);
     let mut chatty = container("main");
     chatty["env"] = Value::Array(huge_env());
     vec![
@@ -111,6 +115,17 @@ fn corpus() -> Vec<BadPod> {
             count: 1,
         },
         BadPod {
+            name: "dns-label-too-long",
+            spec: json!({
+                "containers": [served],
+                "annotations": { "virtualkubelet.io/dnsnamelabel": format!("web-{}", "x".repeat(70)) },
+            }),
+            problems: vec![
+                "metadata.annotations[virtualkubelet.io/dnsnamelabel]: a DNS name label is 3 to 63",
+            ],
+            count: 1,
+        },
+        BadPod {
             name: "everything-wrong",
             spec: json!({ "containers": combined_containers, "volumes": combined_volumes }),
             problems: vec![
@@ -127,13 +142,18 @@ fn corpus() -> Vec<BadPod> {
     ]
 }
 
-/// A pod bound straight to `node` (the scheduler would refuse pods bigger than the node).
+/// A pod bound straight to `node` (the scheduler would refuse pods bigger than the node);
+/// `annotations` in `spec` move to the metadata.
 fn bound_pod(name: &str, node: &str, mut spec: Value) -> Result<Pod> {
     spec["nodeName"] = json!(node);
     spec["automountServiceAccountToken"] = json!(false);
     spec["restartPolicy"] = json!("Never");
     spec["tolerations"] = json!([{ "key": "virtual-kubelet.io/provider", "operator": "Exists" }]);
-    let pod = json!({ "apiVersion": "v1", "kind": "Pod", "metadata": { "name": name }, "spec": spec });
+    let mut metadata = json!({ "name": name });
+    if let Some(annotations) = spec.as_object_mut().and_then(|spec| spec.remove("annotations")) {
+        metadata["annotations"] = annotations;
+    }
+    let pod = json!({ "apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec });
     Ok(serde_json::from_value(pod)?)
 }
 
@@ -187,6 +207,19 @@ async fn pods_aci_cannot_run_fail_with_every_problem_named_and_leave_nothing_beh
         );
         println!("{:<22} {message}", bad.name);
     }
+
+    // `kubectl describe` shows the same message as a Warning Event.
+    let events: Api<Event> = Api::namespaced(e2e.client.clone(), &e2e.namespace);
+    let described = eventually("a ProviderFailed event for host-path", READY_TIMEOUT, || async {
+        let listed = events.list(&ListParams::default().fields("involvedObject.name=host-path")).await?;
+        Ok(listed.items.into_iter().find(|event| event.reason.as_deref() == Some("ProviderFailed")))
+    })
+    .await?;
+    ensure!(described.type_.as_deref() == Some("Warning"), "a Warning event: {described:?}");
+    ensure!(
+        described.message.as_deref().is_some_and(|m| m.contains("host paths do not exist on ACI")),
+        "the event says why: {described:?}"
+    );
 
     let long = eventually("the long-named pod Running", READY_TIMEOUT, || async {
         let pod = pods.get(&long_name).await?;
