@@ -4,8 +4,9 @@
 //! log is its real output, timed by the emulator's clock).
 //!
 //! The pod writes `old-line`, waits 6 s, then `tick N` every second. The test checks `--tail`
-//! (also 0), `--limit-bytes`, `--timestamps`, `--since`, `--since-time`, and `-f`, which must
-//! show a line written after following began, with no line lost or repeated.
+//! (also 0), `--limit-bytes`, `--previous` (refused with the reason: ACI keeps no log of an
+//! earlier instance), `--timestamps`, `--since`, `--since-time`, and `-f`, which must show a
+//! line written after following began, with no line lost or repeated.
 //!
 //! Needs the workspace binaries (`cargo build --workspace --bins`).
 
@@ -90,6 +91,15 @@ async fn kubectl_logs_options_return_the_containers_real_output() -> Result<()> 
     ensure!(tail[1] >= known[known.len() - 1], "--tail=2 is the end of the log: {tail:?} after {known:?}");
     let none = e2e.kubectl(&["logs", &pod, "--tail=0"]).await?;
     ensure!(none.is_empty(), "--tail=0 gives nothing: {none:?}");
+
+    let previous =
+        e2e.plane.kubectl_command().args(["logs", "-n", &e2e.namespace, &pod, "--previous"]).output();
+    let previous = previous.await?;
+    let said = String::from_utf8_lossy(&previous.stderr);
+    ensure!(
+        !previous.status.success() && said.contains("no logs of previous container instances"),
+        "--previous is refused clearly: {said:?}"
+    );
 
     let limited = e2e.kubectl(&["logs", &pod, "--limit-bytes=20"]).await?;
     ensure!(limited == log[..20], "--limit-bytes=20 gives the first 20 bytes: {limited:?}");
