@@ -96,7 +96,9 @@ async fn runs_of(world: &World, n: usize, scale: f64, runs: usize) -> Result<Pac
             after.get(key).copied().unwrap_or(0).saturating_sub(before.get(key).copied().unwrap_or(0))
         };
         let creates_429 = delta("429:ContainerGroups_CreateOrUpdate");
-        let any_429: u64 = after.keys().filter(|k| k.starts_with("429:")).map(|k| delta(k)).sum();
+        let by_operation: Vec<(String, u64)> =
+            after.keys().filter(|k| k.starts_with("429:")).map(|k| (k.clone(), delta(k))).collect();
+        let any_429: u64 = by_operation.iter().map(|(_, n)| n).sum();
         let timeline = timeline?;
         // A pod waits on our pace when it exists for 2 s and has no container group yet.
         let waiting: Vec<_> = samples
@@ -123,7 +125,7 @@ async fn runs_of(world: &World, n: usize, scale: f64, runs: usize) -> Result<Pac
         let why = if waiting == 0 { 1.0 } else { with_reason as f64 / waiting as f64 };
         eprintln!(
             "pacing n={n} run={run}: all Running in {elapsed:.1} s, create 429s {creates_429}, all 429s {any_429}, \
-             creation/PUT order rank correlation {share:.3}, waiting pods saying why {why:.3} ({with_reason}/{waiting} observations)"
+             ({by_operation:?}), creation/PUT order rank correlation {share:.3}, waiting pods saying why {why:.3} ({with_reason}/{waiting} observations)"
         );
         totals.push(elapsed);
         creates.push(creates_429 as f64);
