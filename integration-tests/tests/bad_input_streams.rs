@@ -1,8 +1,9 @@
 //! End to end, bad input on the streaming path: a running node-agent process receives
 //! authenticated `/exec` upgrades (SPDY and WebSocket) to a real pod and then garbage instead
-//! of frames, many times. Afterwards node-agent and aci-backend hold no more open file
-//! descriptors than before (every connection, session and provider stream ended), the node
-//! is Ready, and `kubectl exec` still works.
+//! of frames, many times. Afterwards node-agent, aci-backend and the emulator hold no more
+//! open file descriptors than before and the emulator runs no more exec shells (every
+//! connection, session, provider stream and ACI exec ended), the node is Ready, and
+//! `kubectl exec` still works.
 //!
 //! Needs the workspace binaries (`cargo build --workspace --bins`).
 
@@ -41,6 +42,20 @@ fn pid_of(program: &str, marker: &str) -> Result<u32> {
 
 fn open_fds(pid: u32) -> Result<usize> {
     Ok(std::fs::read_dir(format!("/proc/{pid}/fd"))?.count())
+}
+
+/// How many processes have `parent` as their parent (exec shells the emulator runs).
+fn children(parent: u32) -> Result<usize> {
+    let mut count = 0;
+    for entry in std::fs::read_dir("/proc")? {
+        let Ok(stat) = std::fs::read_to_string(entry?.path().join("stat")) else { continue };
+        // pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'.
+        let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
+        if after.split_whitespace().nth(1).and_then(|ppid| ppid.parse::<u32>().ok()) == Some(parent) {
+            count += 1;
+        }
+    }
+    Ok(count)
 }
 
 /// Pseudo-random bytes (xorshift), different for each `seed`.
@@ -103,7 +118,9 @@ async fn garbage_on_upgraded_exec_connections_leaves_nothing_open() -> Result<()
 
     let agent = pid_of("node-agent", &format!("--nodename={node}"))?;
     let backend = pid_of("aci-backend", &format!("{node}.sock"))?;
+    let emulator = pid_of("aci-emulator", &e2e.emulator.ca_path().display().to_string())?;
     let (agent_before, backend_before) = (open_fds(agent)?, open_fds(backend)?);
+    let (emulator_before, shells_before) = (open_fds(emulator)?, children(emulator)?);
 
     let plane = e2e.plane;
     let identity = format!("{}{}", plane.kubelet_client_cert_pem(), plane.kubelet_client_key_pem());
@@ -129,21 +146,30 @@ async fn garbage_on_upgraded_exec_connections_leaves_nothing_open() -> Result<()
     }
     drop(client);
 
-    let settled = eventually("descriptors back to their baseline", Duration::from_secs(60), || async {
-        let (agent_now, backend_now) = (open_fds(agent)?, open_fds(backend)?);
-        let settled = agent_now <= agent_before + FD_SLACK && backend_now <= backend_before + FD_SLACK;
-        Ok(settled.then_some((agent_now, backend_now)))
-    })
-    .await;
-    let (agent_after, backend_after) = settled.with_context(|| {
+    let settled =
+        eventually("descriptors and shells back to their baseline", Duration::from_secs(60), || async {
+            let now = (open_fds(agent)?, open_fds(backend)?, open_fds(emulator)?, children(emulator)?);
+            let settled = now.0 <= agent_before + FD_SLACK
+                && now.1 <= backend_before + FD_SLACK
+                && now.2 <= emulator_before + FD_SLACK
+                && now.3 <= shells_before;
+            Ok(settled.then_some(now))
+        })
+        .await;
+    let (agent_after, backend_after, emulator_after, shells_after) = settled.with_context(|| {
         format!(
-            "node-agent {agent_before} -> {:?}, aci-backend {backend_before} -> {:?} open descriptors",
+            "open descriptors: node-agent {agent_before} -> {:?}, aci-backend {backend_before} -> {:?}, \
+             emulator {emulator_before} -> {:?}; emulator children {shells_before} -> {:?}",
             open_fds(agent).ok(),
-            open_fds(backend).ok()
+            open_fds(backend).ok(),
+            open_fds(emulator).ok(),
+            children(emulator).ok()
         )
     })?;
     println!(
-        "{} hostile sessions: node-agent fds {agent_before} -> {agent_after}, aci-backend fds {backend_before} -> {backend_after}",
+        "{} hostile sessions: open descriptors node-agent {agent_before} -> {agent_after}, aci-backend \
+         {backend_before} -> {backend_after}, emulator {emulator_before} -> {emulator_after}; emulator \
+         children {shells_before} -> {shells_after}",
         2 * SESSIONS_PER_KIND
     );
 
