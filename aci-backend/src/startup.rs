@@ -167,6 +167,10 @@ pub async fn run(
         }),
         _ => None,
     };
+    // Refused before anything else happens (no Azure call, no health port).
+    if let (vk_proto::Endpoint::Tcp(_), None) = (&flags.listen, &tcp) {
+        return Err(crate::serve::ServeError::InsecureTcp(flags.listen.to_string()).into());
+    }
     let backend = build(&flags, Pace::default())?;
     let readiness = Readiness::default();
     let (stop_health, health_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -198,6 +202,29 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser as _;
+
+    #[tokio::test]
+    async fn tcp_without_tls_is_refused_before_any_azure_call() {
+        let flags = Flags::try_parse_from([
+            "aci-backend",
+            "--listen=tcp://127.0.0.1:1",
+            "--subscription-id=s",
+            "--resource-group=rg",
+            "--region=westeurope",
+            // Nothing answers here: reaching Azure first would take the retries' time.
+            "--arm-endpoint=https://127.0.0.1:9",
+            "--tls-cert=/nonexistent/cert.pem",
+        ])
+        .expect("flags");
+        let refused = tokio::time::timeout(Duration::from_secs(2), run(flags, std::future::pending()))
+            .await
+            .expect("refused at once");
+        assert!(
+            matches!(refused, Err(StartError::Serve(crate::serve::ServeError::InsecureTcp(_)))),
+            "{refused:?}"
+        );
+    }
 
     #[test]
     fn quota_windows_shrink_with_the_time_scale_and_never_grow() {
