@@ -122,6 +122,13 @@ impl Windows {
         self.history.push_back(now);
         Ok(())
     }
+
+    /// Gives back the slot taken at `at`.
+    fn give_back(&mut self, at: Instant) {
+        if let Some(index) = self.history.iter().rposition(|t| *t == at) {
+            self.history.remove(index);
+        }
+    }
 }
 
 /// The process-wide budget.
@@ -151,15 +158,19 @@ impl Budget {
         }
     }
 
-    /// Spends the request's quota (or refuses) and waits for its bucket token.
-    pub async fn spend(&self, req: &ArmRequest) -> Result<(), ArmError> {
-        let now = Instant::now();
-        let quota = match req.quota {
+    fn windows(&self, quota: Quota) -> Option<(&Mutex<Windows>, &'static str)> {
+        match quota {
             Quota::None => None,
             Quota::Create => Some((&self.creates, "create")),
             Quota::Delete => Some((&self.deletes, "delete")),
-        };
-        if let Some((windows, what)) = quota {
+        }
+    }
+
+    /// Spends the request's quota (or refuses) and waits for its bucket token. Returns when
+    /// the quota slot was taken, for [`Budget::give_back`].
+    pub async fn spend(&self, req: &ArmRequest) -> Result<Instant, ArmError> {
+        let now = Instant::now();
+        if let Some((windows, what)) = self.windows(req.quota) {
             let taken = windows.lock().map_err(|_| poisoned(req))?.take(now);
             if let Err(wait) = taken {
                 return Err(ArmError::QuotaExhausted {
@@ -174,7 +185,19 @@ impl Budget {
             tracing::debug!(operation = req.operation, ?wait, "waiting for ARM budget");
             tokio::time::sleep(wait).await;
         }
-        Ok(())
+        Ok(now)
+    }
+
+    /// Returns the create or delete slot of `quota` taken at `taken`: the attempt was refused
+    /// before ACI did anything (ARM's 429, or no connection at all), so ACI counted nothing.
+    /// Without this, retries through a 429 storm would spend the whole 5-minute budget on
+    /// refused attempts and block every create or delete for minutes after the storm.
+    pub fn give_back(&self, quota: Quota, taken: Instant) {
+        if let Some((windows, _)) = self.windows(quota)
+            && let Ok(mut windows) = windows.lock()
+        {
+            windows.give_back(taken);
+        }
     }
 
     /// ARM said 429: no more calls from this bucket until `after` has passed.
@@ -235,11 +258,15 @@ where
         std::mem::swap(&mut inner, &mut self.inner);
         let budget = self.budget.clone();
         Box::pin(async move {
-            budget.spend(&req).await?;
+            let taken = budget.spend(&req).await?;
             let bucket = req.bucket();
+            let quota = req.quota;
             let result = inner.call(req).await;
             if let Err(ArmError::Throttled { retry_after: Some(after), .. }) = &result {
                 budget.pause(bucket, *after);
+            }
+            if matches!(&result, Err(ArmError::Throttled { .. } | ArmError::Connect { .. })) {
+                budget.give_back(quota, taken);
             }
             result
         })
@@ -285,6 +312,21 @@ mod tests {
         assert_eq!(err.retry_after(), Some(Duration::from_secs(200)));
         tokio::time::advance(Duration::from_secs(200)).await;
         budget.spend(&put()).await.expect("a slot freed up");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_delete_slot_given_back_can_be_taken_again() {
+        let config = BudgetConfig {
+            deletes: vec![Window { limit: 1, period: Duration::from_secs(300) }],
+            ..Default::default()
+        };
+        let budget = Budget::new(&config);
+        let delete = ArmRequest::new("delete", Method::DELETE, "http://arm.test/x".parse().expect("url"))
+            .with_quota(Quota::Delete);
+        let taken = budget.spend(&delete).await.expect("the only slot");
+        budget.spend(&delete).await.expect_err("the window is full");
+        budget.give_back(Quota::Delete, taken);
+        budget.spend(&delete).await.expect("the slot is free again");
     }
 
     #[tokio::test(start_paused = true)]
