@@ -205,8 +205,7 @@ impl Engine {
         self.read_due_until(None).await
     }
 
-    /// Like [`Engine::read_due`], but stops starting reads once `until` has passed, so a
-    /// backlog of steady groups never delays the next list.
+    /// Like [`Engine::read_due`], but stops starting reads once `until` has passed.
     async fn read_due_until(&self, until: Option<Instant>) -> usize {
         let due = self.cache().due(Instant::now());
         let mut read = 0;
@@ -252,19 +251,28 @@ impl Engine {
         Ok(())
     }
 
-    /// Runs until the process ends: lists every `pace.list`, reads whatever is due in between.
+    /// Runs until the process ends: lists every `pace.list` and, at the same time, reads
+    /// whatever is due. The two loops share only the ARM budget, so a long list (thousands of
+    /// groups, many pages) never holds back a starting pod's read, and a read backlog never
+    /// delays the list.
     pub async fn run(self: Arc<Self>) {
-        let mut next_list = Instant::now();
+        tokio::join!(self.list_loop(), self.read_loop());
+    }
+
+    async fn list_loop(&self) {
         loop {
-            if Instant::now() >= next_list {
-                if let Err(e) = self.refresh_list().await {
-                    tracing::warn!(error = %e, "listing container groups failed");
-                }
-                next_list = Instant::now() + self.pace.list;
+            if let Err(e) = self.refresh_list().await {
+                tracing::warn!(error = %e, "listing container groups failed");
             }
-            // Read for at most a second at a time: when the read budget cannot keep every
-            // group on its pace, the list (new and vanished groups) still comes every `pace.list`.
-            let until = next_list.min(Instant::now() + std::time::Duration::from_secs(1));
+            tokio::time::sleep(self.pace.list).await;
+        }
+    }
+
+    async fn read_loop(&self) {
+        loop {
+            // Re-sort the due groups at least every second, so urgent ones never wait behind a
+            // long round of steady ones.
+            let until = Instant::now() + std::time::Duration::from_secs(1);
             self.read_due_until(Some(until)).await;
             // Finished before the deadline: nothing else is due, so pause; otherwise go on.
             if Instant::now() < until {
