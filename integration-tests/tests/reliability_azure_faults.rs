@@ -6,7 +6,8 @@
 //! (its admin API, which is never faulted): no pod is Failed for a transient fault, no pod is
 //! Running without a running container group, and the node says what is wrong when Azure
 //! cannot be used. Afterwards everything converges: every pod Running with exactly one group,
-//! nothing orphaned. Each scenario prints a `RELIABILITY | ...` line (what was injected, what
+//! nothing orphaned. The four ARM faults then come back while the burst is deleted: no pod
+//! leaves the API while its group still exists, and afterwards every pod and group is gone. Each scenario prints a `RELIABILITY | ...` line (what was injected, what
 //! was lost).
 //!
 //! Needs the workspace binaries (`cargo build --workspace --bins`).
@@ -21,13 +22,15 @@ use anyhow::{Context, Result, ensure};
 use e2e_support::{E2e, node, pinned_deployment};
 use integration_tests::local_stack::{EmulatorProcess, Os, SidecarConnector};
 use k8s_openapi::api::core::v1::Pod;
-use reliability_support::{Admin, arm_requests, converge, injected_faults, report};
+use reliability_support::{Admin, arm_requests, audit, converge, injected_faults, report};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
 const PODS: usize = 30;
 const APP: &str = "burst";
 const CONVERGE: Duration = Duration::from_secs(150);
+/// How long ARM faults last while the burst is deleted.
+const DELETION_HOLD: Duration = Duration::from_secs(10);
 
 /// What the API said at one moment while a fault lasted.
 #[derive(Debug)]
@@ -119,6 +122,7 @@ struct Run {
     connector: SidecarConnector,
     observations: Vec<Observation>,
     counters: BTreeMap<String, u64>,
+    rules: Value,
 }
 
 /// Part of a burst.
@@ -174,7 +178,7 @@ async fn burst_under(
     let (e2e, admin, connector) = world(prefix, emulator_args).await?;
     let node_name = connector.agent.node_name().to_string();
     admin.reset_counters().await?;
-    admin.set_faults(rules).await?;
+    admin.set_faults(rules.clone()).await?;
     let start = Instant::now();
     let mut waves = waves.iter().peekable();
     let mut observations = Vec::new();
@@ -190,7 +194,7 @@ async fn burst_under(
     }
     let counters = admin.counters().await?;
     admin.set_faults(json!([])).await?;
-    Ok(Run { e2e, admin, connector, observations, counters })
+    Ok(Run { e2e, admin, connector, observations, counters, rules })
 }
 
 impl Run {
@@ -226,8 +230,48 @@ impl Run {
         states
     }
 
-    /// Converges, prints the report line, checks for lies and that the node is Ready again.
-    async fn finish(mut self, scenario: &str, injected: &str) -> Result<()> {
+    /// Under the same faults again, deletes every pod of the burst, samples once a second for
+    /// `hold` (no pod may leave the API while its container group still exists, none may
+    /// fail), then clears the faults and waits until every pod and group is gone.
+    async fn delete_under_the_same_faults(
+        &self,
+        scenario: &str,
+        injected: &str,
+        hold: Duration,
+    ) -> Result<()> {
+        self.admin.reset_counters().await?;
+        self.admin.set_faults(self.rules.clone()).await?;
+        let start = Instant::now();
+        self.e2e.kubectl(&["delete", "deployment", APP, "--wait=false"]).await?;
+        let mut lies = Vec::new();
+        while start.elapsed() < hold {
+            if let Ok(now) = audit(&self.e2e, &self.admin, APP).await
+                && (now.orphaned > 0 || now.failed > 0)
+            {
+                lies.push(format!("{:?}: {now:?}", start.elapsed()));
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let counters = self.admin.counters().await?;
+        self.admin.set_faults(json!([])).await?;
+        let (audit, took) = converge(&self.e2e, &self.admin, APP, 0, CONVERGE).await?;
+        let injected = format!(
+            "{injected}: {} ARM requests, injected {:?}",
+            arm_requests(&counters),
+            injected_faults(&counters)
+        );
+        report(scenario, &injected, &audit, 0, took)?;
+        ensure!(
+            lies.is_empty(),
+            "{scenario}: a pod left the API before its group, or failed:\n{}",
+            lies.join("\n")
+        );
+        Ok(())
+    }
+
+    /// Converges, prints the report line, checks for lies and that the node is Ready again;
+    /// with `deletion`, then deletes the burst under the same faults for that long.
+    async fn finish(mut self, scenario: &str, injected: &str, deletion: Option<Duration>) -> Result<()> {
         let (audit, took) = converge(&self.e2e, &self.admin, APP, PODS, CONVERGE).await?;
         let node_name = self.connector.agent.node_name().to_string();
         e2e_support::eventually("the node to be Ready again", Duration::from_secs(90), || async {
@@ -245,6 +289,12 @@ impl Run {
         report(scenario, &injected, &audit, PODS, took)?;
         let lies = self.lies();
         ensure!(lies.is_empty(), "{scenario}: the API contradicted the emulator:\n{}", lies.join("\n"));
+        if let Some(hold) = deletion {
+            let scenario = scenario.replace("a 30-pod burst", "the deletion of 30 pods");
+            let injected = injected.split(" for ").next().unwrap_or_default().to_string();
+            let injected = format!("{injected} for {} s", hold.as_secs());
+            self.delete_under_the_same_faults(&scenario, &injected, hold).await?;
+        }
         self.connector.stop().await?;
         self.e2e.finish().await
     }
@@ -266,7 +316,7 @@ async fn a_429_storm_during_a_burst_fails_nothing_and_converges() -> Result<()> 
         "waiting pods said ARM throttles them; they said: {messages:?}"
     );
     let injected = format!("every ARM call answered 429 (Retry-After 1 s) for {} s", hold.as_secs());
-    run.finish("429 storm during a 30-pod burst", &injected).await
+    run.finish("429 storm during a 30-pod burst", &injected, Some(DELETION_HOLD)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -276,7 +326,7 @@ async fn twenty_percent_5xx_during_a_burst_fails_nothing_and_converges() -> Resu
     let rules = json!([every_arm_call("error500", 0.1), every_arm_call("error503", 0.111)]);
     let run = burst_under("vk-rel-5xx", &[], rules, hold, ONE_WAVE).await?;
     let injected = format!("20% of ARM calls answered 500 or 503 for {} s", hold.as_secs());
-    run.finish("20% 5xx during a 30-pod burst", &injected).await
+    run.finish("20% 5xx during a 30-pod burst", &injected, Some(DELETION_HOLD)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -285,7 +335,7 @@ async fn two_seconds_of_latency_during_a_burst_fails_nothing_and_converges() -> 
     let rules = json!([{ "operation": "*", "kind": "latency", "rate": 1.0, "latencyMs": 2000 }]);
     let run = burst_under("vk-rel-latency", &[], rules, hold, ONE_WAVE).await?;
     let injected = format!("every ARM call delayed 2 s for {} s", hold.as_secs());
-    run.finish("2 s latency during a 30-pod burst", &injected).await
+    run.finish("2 s latency during a 30-pod burst", &injected, Some(DELETION_HOLD)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -293,7 +343,7 @@ async fn dropped_connections_during_a_burst_fail_nothing_and_converge() -> Resul
     let hold = Duration::from_secs(20);
     let run = burst_under("vk-rel-drop", &[], json!([every_arm_call("drop", 0.2)]), hold, ONE_WAVE).await?;
     let injected = format!("20% of ARM requests' connections dropped unanswered for {} s", hold.as_secs());
-    run.finish("dropped connections during a 30-pod burst", &injected).await
+    run.finish("dropped connections during a 30-pod burst", &injected, Some(DELETION_HOLD)).await
 }
 
 /// Tokens live 30 s (so the backend must fetch new ones during the outage; Azure's live about
@@ -326,5 +376,5 @@ async fn the_token_endpoint_down_for_60_s_is_reported_and_then_everything_conver
         "token endpoint answered 503 to all {token_requests} token requests for {} s (tokens live 30 s)",
         outage.as_secs()
     );
-    run.finish("token endpoint down for 60 s during a 30-pod burst", &injected).await
+    run.finish("token endpoint down for 60 s during a 30-pod burst", &injected, None).await
 }
