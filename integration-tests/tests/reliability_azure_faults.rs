@@ -22,7 +22,7 @@ use anyhow::{Context, Result, ensure};
 use e2e_support::{E2e, node, pinned_deployment};
 use integration_tests::local_stack::{EmulatorProcess, Os, SidecarConnector};
 use k8s_openapi::api::core::v1::Pod;
-use reliability_support::{Admin, arm_requests, audit, converge, injected_faults, report};
+use reliability_support::{Admin, arm_requests, audit, converge, injected_faults, no_panics, report};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -296,6 +296,7 @@ impl Run {
             self.delete_under_the_same_faults(&scenario, &injected, hold).await?;
         }
         self.connector.stop().await?;
+        no_panics(&self.e2e)?;
         self.e2e.finish().await
     }
 }

@@ -26,7 +26,7 @@ use integration_tests::control_plane::{ControlPlane, Options, unique_name};
 use integration_tests::local_stack::{
     AgentOptions, AgentProcess, AzureTarget, BackendProcess, EmulatorProcess, Listen, Os, SidecarConnector,
 };
-use reliability_support::{Admin, converge, pods_from_env, report, wait_for};
+use reliability_support::{Admin, converge, no_panics, pods_from_env, report, wait_for};
 
 /// Pods of a burst (the figure).
 const BURST: usize = 200;
@@ -219,6 +219,7 @@ async fn kill_during_burst_and_deletion(target: Target, pods: usize) -> Result<(
     )?;
 
     connector.stop().await?;
+    no_panics(&e2e)?;
     e2e.finish().await
 }
 
@@ -320,6 +321,7 @@ async fn apiserver_restart_and_expired_watch(pods: usize) -> Result<()> {
     report(&format!("apiserver restart during the deletion of {pods} pods"), &injected, &audit, 0, took)?;
 
     connector.stop().await?;
+    no_panics(&e2e)?;
     e2e.finish().await?;
     drop(state);
     Ok(())

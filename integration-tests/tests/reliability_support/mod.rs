@@ -233,3 +233,17 @@ pub fn report(scenario: &str, injected: &str, audit: &Audit, expected: usize, to
 pub fn pods_from_env(default: usize) -> usize {
     std::env::var("VK_RELIABILITY_PODS").ok().and_then(|value| value.parse().ok()).unwrap_or(default)
 }
+
+/// Fails when a process log under `e2e`'s directory shows a panic (the agent, the backend and
+/// the emulator log there; a restart appends to the same file).
+pub fn no_panics(e2e: &E2e) -> Result<()> {
+    let logs = e2e.dir.path().join("logs");
+    for entry in std::fs::read_dir(&logs).with_context(|| format!("listing {}", logs.display()))? {
+        let path = entry?.path();
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        if let Some(line) = text.lines().find(|line| line.contains("panicked at")) {
+            bail!("{} shows a panic: {line}", path.display());
+        }
+    }
+    Ok(())
+}
