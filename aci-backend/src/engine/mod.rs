@@ -260,11 +260,14 @@ impl Engine {
     }
 
     async fn list_loop(&self) {
+        // Start to start, so the pages of a long list do not stretch the interval.
+        let mut every = tokio::time::interval(self.pace.list);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            every.tick().await;
             if let Err(e) = self.refresh_list().await {
                 tracing::warn!(error = %e, "listing container groups failed");
             }
-            tokio::time::sleep(self.pace.list).await;
         }
     }
 
