@@ -24,6 +24,17 @@ pub type LogStream = Pin<Box<dyn Stream<Item = Result<v1::ContainerLogsChunk, St
 const MAX_WINDOW: u64 = 10_000;
 /// Failed polls in a row that are ridden out before the stream ends with the error.
 const MAX_FAILURES: u32 = 5;
+/// Largest chunk sent: gRPC clients refuse messages over 4 MiB by default, and a log read at
+/// once can be far larger.
+const MAX_CHUNK: usize = 1 << 20;
+
+/// `data` as chunks of at most [`MAX_CHUNK`] bytes (none when empty).
+fn chunked(data: Vec<u8>) -> Vec<v1::ContainerLogsChunk> {
+    if data.len() <= MAX_CHUNK {
+        return if data.is_empty() { Vec::new() } else { vec![v1::ContainerLogsChunk { data }] };
+    }
+    data.chunks(MAX_CHUNK).map(|piece| v1::ContainerLogsChunk { data: piece.to_vec() }).collect()
+}
 
 /// How logs are followed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,8 +94,8 @@ pub async fn logs(
     let initial = if send_first { emitter.render(None, &first) } else { Vec::new() };
     let follow = req.follow;
     Ok(Box::pin(async_stream::stream! {
-        if !initial.is_empty() {
-            yield Ok(v1::ContainerLogsChunk { data: initial });
+        for chunk in chunked(initial) {
+            yield Ok(chunk);
         }
         if !follow || emitter.is_done() {
             return;
@@ -104,8 +115,8 @@ pub async fn logs(
                         Diff::Restarted(lines) => emitter.render(None, lines),
                         Diff::WindowTooSmall => Vec::new(),
                     };
-                    if !data.is_empty() {
-                        yield Ok(v1::ContainerLogsChunk { data });
+                    for chunk in chunked(data) {
+                        yield Ok(chunk);
                     }
                     if emitter.is_done() || last {
                         return;
@@ -297,5 +308,16 @@ mod tests {
         assert_eq!(next_text(&mut stream).await, "last words\n");
         let end = tokio::time::timeout(Duration::from_secs(30), stream.next()).await.expect("ends in time");
         assert!(end.is_none(), "the stream ends with the container");
+    }
+
+    #[test]
+    fn a_large_read_is_sent_in_chunks_a_grpc_client_accepts() {
+        let data: Vec<u8> = (0..(2 * MAX_CHUNK + 10)).map(|i| (i % 251) as u8).collect();
+        let chunks = chunked(data.clone());
+        assert_eq!(chunks.iter().map(|c| c.data.len()).collect::<Vec<_>>(), [MAX_CHUNK, MAX_CHUNK, 10]);
+        let joined: Vec<u8> = chunks.iter().flat_map(|c| c.data.iter().copied()).collect();
+        assert_eq!(joined, data, "the bytes arrive whole and in order");
+        assert!(chunked(Vec::new()).is_empty());
+        assert_eq!(chunked(b"small".to_vec()).len(), 1);
     }
 }
