@@ -31,6 +31,18 @@ impl Machine {
     }
 }
 
+impl Machine {
+    /// This machine as probed at the start of the run (same commit: the binaries measured were
+    /// built before it), with the date and load of now.
+    pub fn now(&self) -> Self {
+        Self {
+            date: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            load_at_start: std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_string(),
+            ..self.clone()
+        }
+    }
+}
+
 fn mem_total_kib(meminfo: &str) -> u64 {
     meminfo
         .lines()

@@ -96,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
     let world = World::start(args.keep).await.context("starting the control plane and the emulator")?;
     for case in cases {
         eprintln!("== {case:?}");
-        if let Err(error) = run_case(&world, &args, case, &mut report).await {
+        if let Err(error) = run_case(&world, &args, &machine, case, &mut report).await {
             eprintln!("{case:?} failed: {error}");
             report.failures.push(format!("{case:?}: {error}"));
         }
@@ -112,15 +112,19 @@ async fn main() -> anyhow::Result<()> {
 async fn run_case(
     world: &World,
     args: &Args,
+    machine: &Machine,
     case: Case,
     report: &mut Report,
 ) -> Result<(), error::BenchError> {
     let quick = args.quick;
+    // The commit of the run's start (the binaries were built before it), this case's date.
+    let at_start = machine.now();
     match case {
         Case::All => {}
         Case::Burst => {
             let sizes: &[usize] = if quick { &[20, 50] } else { &[100, 500, 1000] };
-            report.cases.burst = Some(measured(args, cases::burst::run(world, sizes, args.runs).await?));
+            report.cases.burst =
+                Some(measured(&at_start, args, cases::burst::run(world, sizes, args.runs).await?));
         }
         Case::Steady => {
             let plan = if quick {
@@ -128,25 +132,28 @@ async fn run_case(
             } else {
                 SteadyPlan { levels: vec![100, 1000], runs: args.runs, settle: secs(60), window: secs(60) }
             };
-            report.cases.steady = Some(measured(args, cases::steady::run(world, &plan).await?));
+            report.cases.steady = Some(measured(&at_start, args, cases::steady::run(world, &plan).await?));
         }
         Case::Memory => {
             let levels: &[usize] = if quick { &[0, 50, 200] } else { &[0, 1000, 5000] };
             let settle = if quick { secs(3) } else { secs(15) };
-            report.cases.memory = Some(measured(args, cases::memory::run(world, levels, settle).await?));
+            report.cases.memory =
+                Some(measured(&at_start, args, cases::memory::run(world, levels, settle).await?));
         }
         Case::Streams => {
-            report.cases.streams = Some(measured(args, cases::streams::run(world, quick, args.runs).await?));
+            report.cases.streams =
+                Some(measured(&at_start, args, cases::streams::run(world, quick, args.runs).await?));
         }
         Case::Pacing => {
-            report.cases.pacing = Some(measured(args, cases::pacing::run(world, quick, args.runs).await?));
+            report.cases.pacing =
+                Some(measured(&at_start, args, cases::pacing::run(world, quick, args.runs).await?));
         }
     }
     Ok(())
 }
 
-fn measured<T>(args: &Args, result: T) -> Measured<T> {
-    Measured { machine: Machine::probe(), quick: args.quick, note: args.note.clone(), result }
+fn measured<T>(machine: &Machine, args: &Args, result: T) -> Measured<T> {
+    Measured { machine: machine.clone(), quick: args.quick, note: args.note.clone(), result }
 }
 
 fn secs(n: u64) -> Duration {
