@@ -238,3 +238,49 @@ pub fn plots(cases: &Cases, dir: &Path) -> Result<Vec<PathBuf>, BenchError> {
     }
     Ok(written)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cases::streams::StreamsResult;
+    use crate::machine::Machine;
+    use crate::stats::Summary;
+
+    #[test]
+    fn targets_say_met_or_missed_against_the_medians() {
+        let machine = Machine {
+            date: "d".into(),
+            cores: 2,
+            ram_gib: 1.0,
+            cpu_model: "c".into(),
+            commit: "abc".into(),
+            load_at_start: "0".into(),
+        };
+        let result = StreamsResult {
+            log_bytes: 1,
+            logs_kubelet_mb_s: Summary::of(&[80.0, 90.0, 120.0]),
+            logs_direct_mb_s: Summary::of(&[130.0]),
+            exec_round_trips: 5,
+            exec_spdy_ms: Summary::of(&[2.0]),
+            exec_websocket_ms: Summary::of(&[1.5]),
+            exec_direct_ms: Summary::of(&[0.8]),
+        };
+        let cases = Cases {
+            streams: Some(Measured { machine, quick: false, note: String::new(), result }),
+            ..Cases::default()
+        };
+        let table = targets(&cases);
+        assert!(
+            table.contains("| logs -f through the kubelet API | ≥ 100 MB/s | 90.0 MB/s | **missed** |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("over SPDY, above the direct stream | ≤ 1 ms | +1.20 ms | **missed** |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("over WebSocket, above the direct stream | ≤ 1 ms | +0.70 ms | met |"),
+            "{table}"
+        );
+    }
+}
