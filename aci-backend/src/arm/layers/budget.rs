@@ -1,9 +1,11 @@
 //! One budget for every ARM call of the process: ARM's per-principal token buckets (reads
-//! 250 burst / 25 per s, writes 200 / 10 per s) and ACI's create/delete quotas (default 100
-//! per 5 minutes and 300 per hour each). Bucket tokens are reserved in arrival order and a
-//! caller waits for its turn, so a heavy load slows evenly instead of drawing 429s. Quotas
-//! refuse at once with the time a slot frees up (waiting minutes inside a call helps nobody).
-//! A 429 from ARM pauses the bucket for its `Retry-After`.
+//! 250 burst / 25 per s, writes 200 / 10 per s; the budget keeps 10% below both) and ACI's
+//! create/delete quotas (default 100 per 5 minutes and 300 per hour each). Bucket tokens are
+//! reserved in arrival order and a caller waits for its turn, so a heavy load slows evenly
+//! instead of drawing 429s. Every answer's `x-ms-ratelimit-remaining-subscription-*` header
+//! caps the bucket, so ARM's own count (other clients of the principal, a previous process)
+//! wins over ours. Quotas refuse at once with the time a slot frees up (waiting minutes inside
+//! a call helps nobody). A 429 from ARM pauses the bucket for its `Retry-After`.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -55,8 +57,10 @@ impl Default for BudgetConfig {
             Window { limit: 300, period: Duration::from_secs(3600) },
         ];
         BudgetConfig {
-            reads: BucketSize { burst: 250.0, per_second: 25.0 },
-            writes: BucketSize { burst: 200.0, per_second: 10.0 },
+            // 10% below ARM's limits: arrivals jitter, and ARM's bucket then refills faster
+            // than ours empties it.
+            reads: BucketSize { burst: 225.0, per_second: 22.5 },
+            writes: BucketSize { burst: 180.0, per_second: 9.0 },
             creates: windows.clone(),
             deletes: windows,
         }
@@ -76,11 +80,15 @@ impl TokenBucket {
         TokenBucket { size, tokens: size.burst, at: Instant::now(), paused_until: None }
     }
 
-    /// Reserves one token; returns how long the caller must wait for it.
-    fn reserve(&mut self, now: Instant) -> Duration {
+    fn refill(&mut self, now: Instant) {
         let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
         self.tokens = (self.tokens + elapsed * self.size.per_second).min(self.size.burst);
         self.at = now;
+    }
+
+    /// Reserves one token; returns how long the caller must wait for it.
+    fn reserve(&mut self, now: Instant) -> Duration {
+        self.refill(now);
         self.tokens -= 1.0;
         let mut wait = if self.tokens >= 0.0 {
             Duration::ZERO
@@ -200,6 +208,14 @@ impl Budget {
         }
     }
 
+    /// ARM said it has `remaining` calls left in this bucket: never count on more.
+    pub fn observe_remaining(&self, bucket: Bucket, remaining: f64) {
+        if let Ok(mut b) = self.bucket(bucket).lock() {
+            b.refill(Instant::now());
+            b.tokens = b.tokens.min(remaining);
+        }
+    }
+
     /// ARM said 429: no more calls from this bucket until `after` has passed.
     pub fn pause(&self, bucket: Bucket, after: Duration) {
         if let Ok(mut b) = self.bucket(bucket).lock() {
@@ -211,6 +227,15 @@ impl Budget {
 
 fn poisoned(req: &ArmRequest) -> ArmError {
     ArmError::Transport { operation: req.operation, message: "the ARM budget lock was poisoned".into() }
+}
+
+/// ARM's count of calls left in `bucket`, from an answer's headers.
+fn remaining(bucket: Bucket, headers: &http::HeaderMap) -> Option<f64> {
+    let name = match bucket {
+        Bucket::Read => "x-ms-ratelimit-remaining-subscription-reads",
+        Bucket::Write => "x-ms-ratelimit-remaining-subscription-writes",
+    };
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
 /// Layer of [`BudgetService`].
@@ -262,6 +287,11 @@ where
             let bucket = req.bucket();
             let quota = req.quota;
             let result = inner.call(req).await;
+            if let Ok(response) = &result
+                && let Some(remaining) = remaining(bucket, &response.headers)
+            {
+                budget.observe_remaining(bucket, remaining);
+            }
             if let Err(ArmError::Throttled { retry_after: Some(after), .. }) = &result {
                 budget.pause(bucket, *after);
             }
@@ -327,6 +357,33 @@ mod tests {
         budget.spend(&delete).await.expect_err("the window is full");
         budget.give_back(Quota::Delete, taken);
         budget.spend(&delete).await.expect("the slot is free again");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn arm_saying_few_calls_remain_caps_a_full_bucket() {
+        let config =
+            BudgetConfig { reads: BucketSize { burst: 100.0, per_second: 10.0 }, ..Default::default() };
+        let budget = Budget::new(&config);
+        budget.observe_remaining(Bucket::Read, 1.0);
+        let start = Instant::now();
+        budget.spend(&get()).await.expect("the one ARM has left");
+        assert_eq!(Instant::now() - start, Duration::ZERO);
+        budget.spend(&get()).await.expect("then waits for refill");
+        assert!(
+            Instant::now() - start >= Duration::from_millis(100),
+            "waited only {:?}",
+            Instant::now() - start
+        );
+    }
+
+    #[test]
+    fn the_remaining_count_is_read_from_the_bucket_s_own_header() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-ms-ratelimit-remaining-subscription-reads", http::HeaderValue::from_static("249"));
+        headers.insert("x-ms-ratelimit-remaining-subscription-writes", http::HeaderValue::from_static("7"));
+        assert_eq!(remaining(Bucket::Read, &headers), Some(249.0));
+        assert_eq!(remaining(Bucket::Write, &headers), Some(7.0));
+        assert_eq!(remaining(Bucket::Read, &http::HeaderMap::new()), None);
     }
 
     #[tokio::test(start_paused = true)]
