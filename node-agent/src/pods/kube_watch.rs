@@ -17,6 +17,13 @@ fn uid(pod: &Pod) -> Option<String> {
     pod.metadata.uid.clone()
 }
 
+/// The pod as kept in memory: without `managedFields`, which nothing here reads and which,
+/// parsed into nested JSON maps, would cost more memory than the rest of the pod.
+fn kept(mut pod: Pod) -> Arc<Pod> {
+    pod.metadata.managed_fields = None;
+    Arc::new(pod)
+}
+
 /// Follows the pods of this node until `shutdown`.
 pub(crate) async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
     let api: Api<Pod> = Api::all(shared.client.clone());
@@ -34,7 +41,7 @@ pub(crate) async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
             Some(Ok(Event::Init)) => buffer.clear(),
             Some(Ok(Event::InitApply(pod))) => {
                 if let Some(uid) = uid(&pod) {
-                    buffer.insert(uid, Arc::new(pod));
+                    buffer.insert(uid, kept(pod));
                 }
             }
             Some(Ok(Event::InitDone)) => {
@@ -47,7 +54,7 @@ pub(crate) async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
             }
             Some(Ok(Event::Apply(pod))) => {
                 if let Some(uid) = uid(&pod) {
-                    shared.views().kube.insert(uid.clone(), Arc::new(pod));
+                    shared.views().kube.insert(uid.clone(), kept(pod));
                     shared.queue.add(&uid);
                 }
             }
@@ -58,5 +65,31 @@ pub(crate) async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, ObjectMeta};
+
+    use super::*;
+
+    #[test]
+    fn a_kept_pod_has_no_managed_fields_and_keeps_the_rest() {
+        let pod = Pod {
+            metadata: ObjectMeta {
+                name: Some("p".into()),
+                uid: Some("u".into()),
+                managed_fields: Some(vec![ManagedFieldsEntry {
+                    manager: Some("kubectl".into()),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let kept = kept(pod);
+        assert_eq!(kept.metadata.managed_fields, None);
+        assert_eq!((kept.metadata.name.as_deref(), uid(&kept).as_deref()), (Some("p"), Some("u")));
     }
 }
