@@ -7,50 +7,12 @@
 
 mod e2e_support;
 
-use std::process::Stdio;
-
 use anyhow::{Context, Result, ensure};
+use e2e_support::exec::Protocol;
 use e2e_support::{E2e, eventually, pinned_deployment};
 use integration_tests::local_stack::Os;
-use tokio::io::AsyncWriteExt as _;
 
 const SCRIPT: &str = "echo hello-from-aci; i=0; while true; do i=$((i+1)); echo tick $i; sleep 1; done";
-
-/// What `kubectl exec` gave.
-struct Exec {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `kubectl exec` with `stdin` piped in.
-async fn exec(e2e: &E2e, websockets: bool, pod: &str, stdin: Option<&str>, command: &[&str]) -> Result<Exec> {
-    let mut kubectl = e2e.plane.kubectl_command();
-    kubectl
-        .env("KUBECTL_REMOTE_COMMAND_WEBSOCKETS", if websockets { "true" } else { "false" })
-        // -v=4 makes kubectl log the WebSocket subprotocol it agreed on (or its fallback).
-        .args(["exec", "-v=4", "-n", &e2e.namespace, pod])
-        .args(stdin.map(|_| "-i"))
-        .arg("--")
-        .args(command)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = kubectl.spawn()?;
-    if let Some(input) = stdin {
-        let mut pipe = child.stdin.take().context("kubectl's stdin")?;
-        pipe.write_all(input.as_bytes()).await?;
-        drop(pipe);
-    }
-    let output = tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
-        .await
-        .context("kubectl exec finishes")??;
-    Ok(Exec {
-        code: output.status.code().context("kubectl exited normally")?,
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    })
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_logs_and_exec_reach_a_running_pod_over_both_protocols() -> Result<()> {
@@ -70,34 +32,31 @@ async fn kubectl_logs_and_exec_reach_a_running_pod_over_both_protocols() -> Resu
     let tail = e2e.kubectl(&["logs", &pod, "--tail=1"]).await?;
     ensure!(tail.lines().count() == 1 && tail.starts_with("tick "), "--tail=1 gives one line: {tail:?}");
 
-    for websockets in [true, false] {
-        let protocol = if websockets { "WebSocket" } else { "SPDY" };
-        let echo = exec(&e2e, websockets, &pod, None, &["echo", "exec-works"]).await?;
+    for protocol in Protocol::BOTH {
+        let echo = e2e.exec(protocol, &pod, None, &["echo", "exec-works"]).await?;
         ensure!(
             echo.code == 0 && echo.stdout.trim() == "exec-works",
-            "{protocol}: echo gave {} {:?} {:?}",
+            "{protocol:?}: echo gave {} {:?} {:?}",
             echo.code,
             echo.stdout,
             echo.stderr
         );
-        let websocket_used = echo.stderr.contains("The subprotocol is v5.channel.k8s.io");
         ensure!(
-            websocket_used == websockets,
-            "{protocol}: kubectl used {} ({:?})",
-            if websocket_used { "WebSocket" } else { "SPDY" },
-            echo.stderr
+            echo.used_websocket() == (protocol == Protocol::WebSocket),
+            "{protocol:?}: kubectl used the other protocol ({:?})",
+            echo.kubectl_log
         );
-        let failing = exec(&e2e, websockets, &pod, None, &["sh", "-c", "exit 3"]).await?;
+        let failing = e2e.exec(protocol, &pod, None, &["sh", "-c", "exit 3"]).await?;
         ensure!(
             failing.code == 3,
-            "{protocol}: the exit code comes back: {} {:?}",
+            "{protocol:?}: the exit code comes back: {} {:?}",
             failing.code,
             failing.stderr
         );
-        let cat = exec(&e2e, websockets, &pod, Some("piped-in\n"), &["cat"]).await?;
+        let cat = e2e.exec(protocol, &pod, Some("piped-in\n"), &["cat"]).await?;
         ensure!(
             cat.code == 0 && cat.stdout.contains("piped-in"),
-            "{protocol}: stdin reaches the command: {} {:?} {:?}",
+            "{protocol:?}: stdin reaches the command: {} {:?} {:?}",
             cat.code,
             cat.stdout,
             cat.stderr
