@@ -130,7 +130,7 @@ impl Shared {
             }
             (Plan::ReportStatus, Some(pod)) => {
                 if let Some(state) = backend {
-                    self.report(&pod, &state).await;
+                    self.report(uid, &pod, &state).await;
                 }
             }
             (_, None) => {}
@@ -210,10 +210,14 @@ impl Shared {
         self.retry(uid, None);
     }
 
+    /// Marks the pod failed for good. Only once that status is written does the agent stop
+    /// looking at this input: a write lost to an apiserver outage is tried again.
     async fn refuse(&self, uid: &str, pod: &Pod, input: Option<&str>, message: &str) {
-        self.remember(uid, |m| m.refused_input = input.map(str::to_owned));
         self.events.record(pod, EventRecord::agent("ProviderFailed", message, true)).await;
-        self.write_status(pod, provider_failed(pod, message, &self.settings.host_ip)).await;
+        match self.write_status(pod, provider_failed(pod, message, &self.settings.host_ip)).await {
+            Written::Done => self.remember(uid, |m| m.refused_input = input.map(str::to_owned)),
+            Written::Retry => self.retry(uid, None),
+        }
     }
 
     async fn backend_failed(
@@ -254,7 +258,7 @@ impl Shared {
                 });
                 if let Some(state) = response.state {
                     self.views().backend.insert(uid.to_owned(), state.clone());
-                    self.report(pod, &state).await;
+                    self.report(uid, pod, &state).await;
                 }
             }
             Err(error) => self.backend_failed(uid, pod, input.as_deref(), error, true).await,
@@ -279,7 +283,7 @@ impl Shared {
         };
         let Some(resolved) = resolved else {
             self.remember(uid, |m| m.sent_input = input);
-            return self.report(pod, current).await;
+            return self.report(uid, pod, current).await;
         };
         let stored_hash = current.pod.as_ref().map(|p| p.spec_hash.as_str()).unwrap_or_default();
         let state = if stored_hash == resolved.spec_hash() {
@@ -299,23 +303,34 @@ impl Shared {
             m.sent_input = input;
             m.attempts = 0;
         });
-        self.report(pod, &state).await;
+        self.report(uid, pod, &state).await;
     }
 
-    async fn report(&self, pod: &Pod, state: &PodState) {
+    /// Writes the backend's view of the pod into its API status. A write that did not reach
+    /// the apiserver is tried again later: no watch event would bring the pod back otherwise
+    /// (the backend's state has not changed, and a watch resumed after an apiserver restart
+    /// does not replay the pod).
+    async fn report(&self, uid: &str, pod: &Pod, state: &PodState) {
         for event in &state.events {
             self.events.record(pod, EventRecord::provider(event)).await;
         }
-        self.write_status(pod, from_backend(pod, state, &self.settings.host_ip)).await;
+        match self.write_status(pod, from_backend(pod, state, &self.settings.host_ip)).await {
+            Written::Done => {
+                if self.memory(uid).attempts > 0 {
+                    self.remember(uid, |m| m.attempts = 0);
+                }
+            }
+            Written::Retry => self.retry(uid, None),
+        }
     }
 
-    async fn write_status(&self, pod: &Pod, desired: PodStatus) {
+    async fn write_status(&self, pod: &Pod, desired: PodStatus) -> Written {
         if !differs(pod.status.as_ref(), &desired) {
-            return;
+            return Written::Done;
         }
         let mut status = match serde_json::to_value(&desired) {
             Ok(serde_json::Value::Object(map)) => map,
-            _ => return,
+            _ => return Written::Done,
         };
         for field in OWNED_STATUS_FIELDS {
             status.entry(field.to_string()).or_insert(serde_json::Value::Null);
@@ -325,10 +340,39 @@ impl Shared {
         let patch = serde_json::json!({ "status": status });
         let name = pod.metadata.name.as_deref().unwrap_or_default();
         match api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch)).await {
-            Ok(_) => info!(phase = desired.phase.as_deref().unwrap_or(""), "wrote the pod status"),
-            Err(kube::Error::Api(status)) if status.code == 404 => {}
-            Err(error) => warn!(%error, "writing the pod status failed"),
+            Ok(_) => {
+                info!(phase = desired.phase.as_deref().unwrap_or(""), "wrote the pod status");
+                Written::Done
+            }
+            Err(kube::Error::Api(status)) if status.code == 404 => Written::Done,
+            Err(error) if worth_retrying(&error) => {
+                warn!(%error, "writing the pod status failed; retrying");
+                Written::Retry
+            }
+            Err(error) => {
+                warn!(%error, "the apiserver refused the pod status");
+                Written::Done
+            }
         }
+    }
+}
+
+/// Whether a status write is finished with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Written {
+    /// Written, not needed, or refused for good (a retry would be refused the same way).
+    Done,
+    /// Did not reach the apiserver, or the apiserver could not take it now.
+    Retry,
+}
+
+/// Whether a failed API write may succeed when tried again: the apiserver was unreachable,
+/// overloaded or starting, or asked to be tried again (409 on a status merge patch, 429,
+/// 5xx, 408).
+fn worth_retrying(error: &kube::Error) -> bool {
+    match error {
+        kube::Error::Api(status) => matches!(status.code, 408 | 409 | 429) || status.code >= 500,
+        _ => true,
     }
 }
 
@@ -345,6 +389,25 @@ mod tests {
         assert_eq!(before, input_fingerprint(&pod));
         pod.metadata.labels = Some([("a".to_owned(), "b".to_owned())].into());
         assert_ne!(before, input_fingerprint(&pod));
+    }
+
+    fn api_error(code: u16) -> kube::Error {
+        kube::Error::Api(Box::new(kube::core::Status::failure("refused", "Reason").with_code(code)))
+    }
+
+    #[test]
+    fn status_writes_are_retried_when_the_apiserver_could_not_take_them() {
+        for code in [408, 409, 429, 500, 503] {
+            assert!(worth_retrying(&api_error(code)), "{code}");
+        }
+        assert!(worth_retrying(&kube::Error::LinesCodecMaxLineLengthExceeded));
+    }
+
+    #[test]
+    fn status_writes_the_apiserver_refused_for_good_are_not_retried() {
+        for code in [400, 403, 422] {
+            assert!(!worth_retrying(&api_error(code)), "{code}");
+        }
     }
 
     #[test]
