@@ -93,14 +93,17 @@ pub fn arm_client(
         ..BudgetConfig::default()
     };
     let tokens = Arc::new(TokenSource::new(cred, scope, Duration::from_secs(300)));
-    let parts = StackParts { http, tokens: tokens.clone(), budget: Arc::new(Budget::new(&budget)), metrics };
+    let budget = Arc::new(Budget::new(&budget));
+    let parts = StackParts { http, tokens: tokens.clone(), budget: budget.clone(), metrics };
     let target = ArmTarget {
         endpoint: flags.arm_endpoint.clone(),
         subscription_id: flags.subscription_id.clone(),
         resource_group: flags.resource_group.clone(),
         location: flags.region.clone(),
     };
-    Ok(ArmClient::new(target, arm_service(&StackSettings::default(), parts)).with_tokens(tokens))
+    Ok(ArmClient::new(target, arm_service(&StackSettings::default(), parts))
+        .with_tokens(tokens)
+        .with_budget(budget))
 }
 
 /// Builds the backend from flags (no network traffic yet).

@@ -7,6 +7,7 @@ use tower::ServiceExt as _;
 
 use super::error::ArmError;
 use super::layers::auth::TokenSource;
+use super::layers::budget::Budget;
 use super::request::{ArmRequest, ArmResponse};
 use super::stack::ArmService;
 use crate::model::API_VERSION;
@@ -30,6 +31,7 @@ pub struct ArmClient {
     pub(super) target: ArmTarget,
     service: ArmService,
     tokens: Option<Arc<TokenSource>>,
+    pub(super) budget: Option<Arc<Budget>>,
 }
 
 impl std::fmt::Debug for ArmClient {
@@ -41,7 +43,14 @@ impl std::fmt::Debug for ArmClient {
 impl ArmClient {
     /// A client sending through `service` (see [`super::stack::arm_service`]).
     pub fn new(target: ArmTarget, service: ArmService) -> Self {
-        ArmClient { target, service, tokens: None }
+        ArmClient { target, service, tokens: None, budget: None }
+    }
+
+    /// Also lines pods up for ACI's quotas (see [`ArmClient::create_turn`]) in `budget`, the
+    /// stack's budget; without it every pod may always try.
+    pub fn with_budget(mut self, budget: Arc<Budget>) -> Self {
+        self.budget = Some(budget);
+        self
     }
 
     /// Also tells, through [`ArmClient::credential_problem`], when `tokens` (the stack's token

@@ -34,12 +34,14 @@ pub enum ArmError {
         retry_after: Option<Duration>,
     },
     /// This backend's own budget for ACI creates/deletes is spent.
-    #[error("{operation}: the ACI {what} quota is used up{}", retry_text(.retry_after))]
+    #[error("{operation}: the ACI {what} quota is used up{}{}", line_text(*.ahead), retry_text(.retry_after))]
     QuotaExhausted {
         /// Operation.
         operation: &'static str,
         /// `create` or `delete`.
         what: &'static str,
+        /// Pods waiting in line before this one.
+        ahead: usize,
         /// When a slot frees up.
         retry_after: Option<Duration>,
     },
@@ -79,6 +81,14 @@ pub enum ArmError {
         /// Detail.
         message: String,
     },
+}
+
+fn line_text(ahead: usize) -> String {
+    match ahead {
+        0 => String::new(),
+        1 => "; 1 pod waits ahead of this one".to_owned(),
+        n => format!("; {n} pods wait ahead of this one"),
+    }
 }
 
 fn retry_text(after: &Option<Duration>) -> String {

@@ -44,6 +44,18 @@ fn body(operation: &'static str, value: &impl serde::Serialize) -> Result<Bytes,
 }
 
 impl ArmClient {
+    /// Whether group `name` may be created now (with [`ArmClient::put_group`], right after),
+    /// or waits in line for ACI's create quota: `QuotaExhausted` with the pods ahead and when
+    /// its turn comes. Costs no ARM call.
+    pub fn create_turn(&self, name: &str) -> Result<(), ArmError> {
+        self.budget.as_ref().map_or(Ok(()), |b| b.turn(Quota::Create, "put_container_group", name))
+    }
+
+    /// The same for deleting group `name` (ACI's delete quota).
+    pub fn delete_turn(&self, name: &str) -> Result<(), ArmError> {
+        self.budget.as_ref().map_or(Ok(()), |b| b.turn(Quota::Delete, "delete_container_group", name))
+    }
+
     /// Creates or replaces a group (spends the ACI create quota).
     pub async fn put_group(&self, name: &str, group: &ContainerGroup) -> Result<Put, ArmError> {
         const OP: &str = "put_container_group";

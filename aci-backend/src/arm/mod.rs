@@ -7,6 +7,7 @@ mod containers;
 pub mod error;
 mod groups;
 pub mod layers;
+mod quota;
 pub mod request;
 pub mod stack;
 mod subscription;

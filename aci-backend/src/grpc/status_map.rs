@@ -49,6 +49,7 @@ mod tests {
         let e = ArmError::QuotaExhausted {
             operation: "put",
             what: "create",
+            ahead: 0,
             retry_after: Some(Duration::from_millis(1500)),
         };
         let status = to_status(PodsError::Arm(e));

@@ -101,6 +101,8 @@ impl PodService {
             return Ok((state, true));
         }
         let name = group_name(&scope.cluster_id, &meta.namespace, &meta.name, &meta.uid);
+        // In line for ACI's create quota first: a pod refused for quota costs ARM nothing.
+        self.engine.arm().create_turn(&name).map_err(explain)?;
         // Another replica (or this one before a restart) may have created it already.
         if let Some(state) = self.engine.read(&name).await.map_err(explain)? {
             return Ok((state, true));
@@ -177,6 +179,7 @@ impl PodService {
         let Some(entry) = self.lookup(scope, uid).await? else {
             return Ok((false, true));
         };
+        self.engine.arm().delete_turn(&entry.name).map_err(explain)?;
         match self.engine.arm().delete_group(&entry.name).await.map_err(explain)? {
             Deleted::Gone | Deleted::NotFound => {
                 self.engine.forget(&entry.name);

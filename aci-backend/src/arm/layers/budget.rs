@@ -7,7 +7,6 @@
 //! wins over ours. Quotas refuse at once with the time a slot frees up (waiting minutes inside
 //! a call helps nobody). A 429 from ARM pauses the bucket for its `Retry-After`.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -17,6 +16,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::arm::error::ArmError;
+use crate::arm::quota::QuotaWindows;
+pub use crate::arm::quota::{Turn, Window};
 use crate::arm::request::{ArmRequest, ArmResponse, Bucket, Quota};
 
 /// A token bucket's size.
@@ -26,15 +27,6 @@ pub struct BucketSize {
     pub burst: f64,
     /// Refill per second.
     pub per_second: f64,
-}
-
-/// A quota window: at most `limit` operations in any `period`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    /// Operations allowed.
-    pub limit: usize,
-    /// Window length.
-    pub period: Duration,
 }
 
 /// Budget sizes.
@@ -102,50 +94,13 @@ impl TokenBucket {
     }
 }
 
-#[derive(Debug)]
-struct Windows {
-    windows: Vec<Window>,
-    history: VecDeque<Instant>,
-}
-
-impl Windows {
-    /// Takes a slot, or says when one frees up.
-    fn take(&mut self, now: Instant) -> Result<(), Duration> {
-        let longest = self.windows.iter().map(|w| w.period).max().unwrap_or(Duration::ZERO);
-        while self.history.front().is_some_and(|t| now.saturating_duration_since(*t) >= longest) {
-            self.history.pop_front();
-        }
-        let mut wait = Duration::ZERO;
-        for w in &self.windows {
-            let inside: Vec<&Instant> =
-                self.history.iter().filter(|t| now.saturating_duration_since(**t) < w.period).collect();
-            if inside.len() >= w.limit {
-                let oldest_needed = inside[inside.len() - w.limit];
-                wait = wait.max(w.period.saturating_sub(now.saturating_duration_since(*oldest_needed)));
-            }
-        }
-        if wait > Duration::ZERO {
-            return Err(wait);
-        }
-        self.history.push_back(now);
-        Ok(())
-    }
-
-    /// Gives back the slot taken at `at`.
-    fn give_back(&mut self, at: Instant) {
-        if let Some(index) = self.history.iter().rposition(|t| *t == at) {
-            self.history.remove(index);
-        }
-    }
-}
-
 /// The process-wide budget.
 #[derive(Debug)]
 pub struct Budget {
     reads: Mutex<TokenBucket>,
     writes: Mutex<TokenBucket>,
-    creates: Mutex<Windows>,
-    deletes: Mutex<Windows>,
+    creates: Mutex<QuotaWindows>,
+    deletes: Mutex<QuotaWindows>,
 }
 
 impl Budget {
@@ -154,8 +109,8 @@ impl Budget {
         Budget {
             reads: Mutex::new(TokenBucket::new(config.reads)),
             writes: Mutex::new(TokenBucket::new(config.writes)),
-            creates: Mutex::new(Windows { windows: config.creates.clone(), history: VecDeque::new() }),
-            deletes: Mutex::new(Windows { windows: config.deletes.clone(), history: VecDeque::new() }),
+            creates: Mutex::new(QuotaWindows::new(config.creates.clone())),
+            deletes: Mutex::new(QuotaWindows::new(config.deletes.clone())),
         }
     }
 
@@ -166,7 +121,7 @@ impl Budget {
         }
     }
 
-    fn windows(&self, quota: Quota) -> Option<(&Mutex<Windows>, &'static str)> {
+    fn windows(&self, quota: Quota) -> Option<(&Mutex<QuotaWindows>, &'static str)> {
         match quota {
             Quota::None => None,
             Quota::Create => Some((&self.creates, "create")),
@@ -184,6 +139,7 @@ impl Budget {
                 return Err(ArmError::QuotaExhausted {
                     operation: req.operation,
                     what,
+                    ahead: 0,
                     retry_after: Some(wait),
                 });
             }
@@ -194,6 +150,26 @@ impl Budget {
             tokio::time::sleep(wait).await;
         }
         Ok(now)
+    }
+
+    /// Whether the pod `key` may spend a slot of `quota` now (the call that spends it follows),
+    /// or waits in line: refused with how many wait ahead and when its turn comes. Asking
+    /// costs no ARM call, so a pod refused for quota costs ARM nothing.
+    pub fn turn(&self, quota: Quota, operation: &'static str, key: &str) -> Result<(), ArmError> {
+        let Some((windows, what)) = self.windows(quota) else { return Ok(()) };
+        let turn = windows
+            .lock()
+            .map_err(|_| ArmError::Transport {
+                operation,
+                message: "the ARM budget lock was poisoned".into(),
+            })?
+            .turn(key, Instant::now());
+        match turn {
+            Turn::Go => Ok(()),
+            Turn::Wait { ahead, after } => {
+                Err(ArmError::QuotaExhausted { operation, what, ahead, retry_after: Some(after) })
+            }
+        }
     }
 
     /// Returns the create or delete slot of `quota` taken at `taken`: the attempt was refused
