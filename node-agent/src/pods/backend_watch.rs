@@ -17,6 +17,16 @@ fn uid_of(state: &PodState) -> Option<String> {
     state.pod.as_ref().and_then(|p| p.meta.as_ref()).map(|m| m.uid.clone()).filter(|u| !u.is_empty())
 }
 
+/// The backend's state as kept in memory: without the resolved pod spec, which nothing here
+/// reads once sent (the spec hash tells a change) and which carries resolved secrets, file
+/// contents and the service account token.
+pub(super) fn kept(mut state: PodState) -> PodState {
+    if let Some(pod) = state.pod.as_mut() {
+        pod.spec = None;
+    }
+    state
+}
+
 /// Follows WatchPods until `shutdown`, reconnecting with backoff.
 pub(crate) async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
     let mut backoff = Duration::from_millis(500);
@@ -55,7 +65,7 @@ async fn follow(shared: &Shared, interval: Duration, silence: Duration, backoff:
         match message.event {
             Some(Event::Initial(state)) => {
                 if let Some(uid) = uid_of(&state) {
-                    snapshot.insert(uid, state);
+                    snapshot.insert(uid, kept(state));
                 }
             }
             Some(Event::SnapshotComplete(done)) => {
@@ -70,7 +80,7 @@ async fn follow(shared: &Shared, interval: Duration, silence: Duration, backoff:
             }
             Some(Event::Changed(state)) => {
                 if let Some(uid) = uid_of(&state) {
-                    shared.views().backend.insert(uid.clone(), state);
+                    shared.views().backend.insert(uid.clone(), kept(state));
                     shared.queue.add(&uid);
                 }
             }
@@ -80,5 +90,29 @@ async fn follow(shared: &Shared, interval: Duration, silence: Duration, backoff:
             }
             Some(Event::Bookmark(_)) | None => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vk_proto::v1::{Pod, PodMeta, PodSpec};
+
+    use super::*;
+
+    #[test]
+    fn a_kept_state_has_no_spec_and_keeps_the_uid_and_hash() {
+        let state = PodState {
+            pod: Some(Pod {
+                meta: Some(PodMeta { uid: "u".into(), ..Default::default() }),
+                spec: Some(PodSpec::default()),
+                spec_hash: "h".into(),
+            }),
+            deleting: true,
+            ..Default::default()
+        };
+        let kept = kept(state);
+        assert_eq!(uid_of(&kept).as_deref(), Some("u"));
+        let pod = kept.pod.as_ref().expect("pod");
+        assert_eq!((pod.spec.is_none(), pod.spec_hash.as_str(), kept.deleting), (true, "h", true));
     }
 }

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use tracing::{Instrument, info, info_span, warn};
 use vk_proto::v1::PodState;
 
+use super::backend_watch::kept;
 use super::controller::Shared;
 use super::events::EventRecord;
 use super::plan::{Memory, Observed, Plan, plan};
@@ -257,7 +258,7 @@ impl Shared {
                     m.attempts = 0;
                 });
                 if let Some(state) = response.state {
-                    self.views().backend.insert(uid.to_owned(), state.clone());
+                    self.views().backend.insert(uid.to_owned(), kept(state.clone()));
                     self.report(uid, pod, &state).await;
                 }
             }
@@ -293,7 +294,7 @@ impl Shared {
                 Ok(response) => {
                     info!(recreated = response.recreated, "updated in the backend");
                     let state = response.state.unwrap_or_else(|| current.clone());
-                    self.views().backend.insert(uid.to_owned(), state.clone());
+                    self.views().backend.insert(uid.to_owned(), kept(state.clone()));
                     state
                 }
                 Err(error) => return self.backend_failed(uid, pod, input.as_deref(), error, false).await,
