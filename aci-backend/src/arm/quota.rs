@@ -18,6 +18,9 @@ pub struct Window {
     pub period: Duration,
 }
 
+/// Windows per quota at most (ACI has two: 5 minutes and an hour).
+const MAX_WINDOWS: usize = 4;
+
 /// How long a place in the line is kept after its turn came without the pod asking again
 /// (the pod went away, or its caller is busy): after that, those behind move up.
 const KEPT_AFTER_TURN: Duration = Duration::from_secs(5);
@@ -52,11 +55,14 @@ pub(crate) struct QuotaWindows {
     /// When each slot was taken, oldest first.
     history: VecDeque<Instant>,
     line: VecDeque<Place>,
+    /// Scratch space of [`QuotaWindows::slot`].
+    imagined: Vec<Instant>,
 }
 
 impl QuotaWindows {
     pub fn new(windows: Vec<Window>) -> Self {
-        QuotaWindows { windows, history: VecDeque::new(), line: VecDeque::new() }
+        let windows = windows.into_iter().take(MAX_WINDOWS).collect();
+        QuotaWindows { windows, history: VecDeque::new(), line: VecDeque::new(), imagined: Vec::new() }
     }
 
     fn longest(&self) -> Duration {
@@ -73,13 +79,12 @@ impl QuotaWindows {
     /// Takes a slot, or says when one frees up.
     pub fn take(&mut self, now: Instant) -> Result<(), Duration> {
         self.forget_old(now);
-        match self.next_slots(now, 1).first() {
-            Some(wait) if !wait.is_zero() => Err(*wait),
-            _ => {
-                self.history.push_back(now);
-                Ok(())
-            }
+        let wait = self.slot(now, 0);
+        if !wait.is_zero() {
+            return Err(wait);
         }
+        self.history.push_back(now);
+        Ok(())
     }
 
     /// Gives back the slot taken at `at`.
@@ -89,37 +94,44 @@ impl QuotaWindows {
         }
     }
 
-    /// How long from `now` until each of the next `n` slots is free, if they were taken one
-    /// after another as soon as each frees up (zero: free now). Each window keeps the index
-    /// of its oldest slot still inside it, so this is linear in `n` plus the history.
-    fn next_slots(&self, now: Instant, n: usize) -> Vec<Duration> {
+    /// How long from `now` until the slot at `index` (0: the next one) is free, if the slots
+    /// before it were taken one after another as soon as each freed up. Each window keeps the
+    /// index of its oldest slot still inside it, so this is linear in `index` plus the
+    /// history; the slots imagined on the way go into a buffer kept between calls (a line of
+    /// thousands asks often, and fresh buffers each time fragment the allocator's arenas).
+    fn slot(&mut self, now: Instant, index: usize) -> Duration {
         if self.windows.iter().any(|w| w.limit == 0) {
             // A window that allows nothing: no slot ever frees; say so one period at a time.
-            return vec![self.longest().max(Duration::from_secs(1)); n];
+            return self.longest().max(Duration::from_secs(1));
         }
-        let mut taken: Vec<Instant> = self.history.iter().copied().collect();
-        let mut first_inside = vec![0usize; self.windows.len()];
+        let QuotaWindows { windows, history, imagined, .. } = self;
+        imagined.clear();
+        let taken = |imagined: &[Instant], m: usize| match history.get(m) {
+            Some(t) => *t,
+            None => imagined[m - history.len()],
+        };
+        let mut first_inside = [0usize; MAX_WINDOWS];
         let mut at = now;
-        let mut slots = Vec::with_capacity(n);
-        while slots.len() < n {
+        loop {
+            let total = history.len() + imagined.len();
             let mut wait = Duration::ZERO;
-            for (w, start) in self.windows.iter().zip(first_inside.iter_mut()) {
-                while *start < taken.len() && at.saturating_duration_since(taken[*start]) >= w.period {
+            for (w, start) in windows.iter().zip(first_inside.iter_mut()) {
+                while *start < total && at.saturating_duration_since(taken(imagined, *start)) >= w.period {
                     *start += 1;
                 }
-                if taken.len() - *start >= w.limit {
-                    let oldest_needed = taken[taken.len() - w.limit];
+                if total - *start >= w.limit {
+                    let oldest_needed = taken(imagined, total - w.limit);
                     wait = wait.max(w.period.saturating_sub(at.saturating_duration_since(oldest_needed)));
                 }
             }
-            if wait.is_zero() {
-                taken.push(at);
-                slots.push(at.saturating_duration_since(now));
-            } else {
+            if !wait.is_zero() {
                 at += wait;
+            } else if imagined.len() == index {
+                return at.saturating_duration_since(now);
+            } else {
+                imagined.push(at);
             }
         }
-        slots
     }
 
     /// Whether `key` may take a slot now; if not, its place in the line and when its turn
@@ -137,7 +149,7 @@ impl QuotaWindows {
                 self.line.len() - 1
             }
         };
-        let slot = self.next_slots(now, position + 1).last().copied().unwrap_or(Duration::ZERO);
+        let slot = self.slot(now, position);
         let after = slot.max(also(position));
         if after.is_zero() {
             self.line.remove(position);
@@ -179,9 +191,12 @@ mod tests {
             Window { limit: 3, period: secs(100) },
         ]);
         let start = Instant::now();
-        assert_eq!(quota.next_slots(start, 4), vec![secs(0), secs(0), secs(10), secs(100)]);
+        let slots = |quota: &mut QuotaWindows, at: Instant, n: usize| -> Vec<Duration> {
+            (0..n).map(|i| quota.slot(at, i)).collect()
+        };
+        assert_eq!(slots(&mut quota, start, 4), vec![secs(0), secs(0), secs(10), secs(100)]);
         quota.take(start).expect("first");
-        assert_eq!(quota.next_slots(start + secs(1), 3), vec![secs(0), secs(9), secs(99)]);
+        assert_eq!(slots(&mut quota, start + secs(1), 3), vec![secs(0), secs(9), secs(99)]);
     }
 
     #[test]
