@@ -16,6 +16,17 @@ pub struct Memory {
     pub delete_sent: bool,
     /// Failed attempts in a row (for backoff).
     pub attempts: u32,
+    /// The last attempt failed: no new create or update of the same input before then.
+    pub backoff: Option<Backoff>,
+}
+
+/// A failed create or update waiting for its retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backoff {
+    /// When the retry is due.
+    pub until: Timestamp,
+    /// Fingerprint of the API pod that failed (a changed pod is tried at once).
+    pub input: Option<String>,
 }
 
 /// Everything the decision looks at.
@@ -55,6 +66,13 @@ pub enum Plan {
     Update,
     /// Bring the API status up to date from the backend.
     ReportStatus,
+    /// The last create or update of this same pod failed and its retry is not due yet.
+    /// Without this, the status the failure wrote would come back as a watch event and try
+    /// again at once, every time: no backoff at all.
+    AwaitRetry {
+        /// When the retry is due.
+        until: Timestamp,
+    },
     /// Nothing to do (a finished or refused pod, or a deletion in progress).
     Idle,
 }
@@ -70,6 +88,7 @@ impl Plan {
             Self::Create => "create",
             Self::Update => "update",
             Self::ReportStatus => "report_status",
+            Self::AwaitRetry { .. } => "await_retry",
             Self::Idle => "idle",
         }
     }
@@ -77,6 +96,13 @@ impl Plan {
 
 fn is_terminal(pod: &Pod) -> bool {
     matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded" | "Failed"))
+}
+
+/// The retry of a failed create or update that is not due yet, if the pod has not changed.
+fn backing_off(observed: &Observed<'_>) -> Option<Plan> {
+    let backoff = observed.memory.backoff.as_ref()?;
+    (backoff.until > observed.now && backoff.input.as_deref() == observed.input)
+        .then_some(Plan::AwaitRetry { until: backoff.until })
 }
 
 /// Decides the next step.
@@ -107,14 +133,14 @@ pub fn plan(observed: &Observed<'_>) -> Plan {
             {
                 Plan::Idle
             } else {
-                Plan::Create
+                backing_off(observed).unwrap_or(Plan::Create)
             }
         }
         (Some(_), Some(_)) => {
             if memory.sent_input.as_deref() == observed.input {
                 Plan::ReportStatus
             } else {
-                Plan::Update
+                backing_off(observed).unwrap_or(Plan::Update)
             }
         }
     }
@@ -172,6 +198,39 @@ mod tests {
         assert_eq!(decide(Some(&pod("Pending", None)), None, &refused, 0), Plan::Idle);
         let refused_before_change = Memory { refused_input: Some("fp0".into()), ..Memory::default() };
         assert_eq!(decide(Some(&pod("Pending", None)), None, &refused_before_change, 0), Plan::Create);
+    }
+
+    #[test]
+    fn a_failed_create_waits_for_its_retry_unless_the_pod_changed() {
+        let pending = pod("Pending", None);
+        let failed = Memory {
+            backoff: Some(Backoff { until: at(10), input: Some("fp1".into()) }),
+            ..Memory::default()
+        };
+        assert_eq!(decide(Some(&pending), None, &failed, 5), Plan::AwaitRetry { until: at(10) });
+        assert_eq!(decide(Some(&pending), None, &failed, 10), Plan::Create, "the retry is due");
+        let changed = Memory {
+            backoff: Some(Backoff { until: at(10), input: Some("fp0".into()) }),
+            ..Memory::default()
+        };
+        assert_eq!(decide(Some(&pending), None, &changed, 5), Plan::Create, "the pod changed since");
+    }
+
+    #[test]
+    fn a_failed_update_waits_but_status_and_deletion_do_not() {
+        let running = pod("Running", None);
+        let state = PodState::default();
+        let backoff = Some(Backoff { until: at(10), input: Some("fp1".into()) });
+        let failed = Memory { sent_input: Some("fp0".into()), backoff: backoff.clone(), ..Memory::default() };
+        assert_eq!(decide(Some(&running), Some(&state), &failed, 5), Plan::AwaitRetry { until: at(10) });
+        let reporting = Memory { sent_input: Some("fp1".into()), backoff: backoff.clone(), ..Memory::default() };
+        assert_eq!(decide(Some(&running), Some(&state), &reporting, 5), Plan::ReportStatus);
+        let deleting = pod("Running", Some(100));
+        let deleting_memory = Memory { backoff, ..Memory::default() };
+        assert_eq!(
+            decide(Some(&deleting), Some(&state), &deleting_memory, 5),
+            Plan::DeleteInBackend { grace_period_seconds: Some(30) }
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use vk_proto::v1::PodState;
 use super::backend_watch::kept;
 use super::controller::Shared;
 use super::events::EventRecord;
-use super::plan::{Memory, Observed, Plan, plan};
+use super::plan::{Backoff, Memory, Observed, Plan, plan};
 use super::status::{differs, from_backend, provider_failed, waiting};
 use crate::backend::BackendError;
 use crate::resolve::{ResolveError, ResolvedPod, resolve_pod};
@@ -118,7 +118,7 @@ impl Shared {
             (Plan::DeleteInBackend { grace_period_seconds }, _) => {
                 self.delete_in_backend(uid, grace_period_seconds).await
             }
-            (Plan::AwaitRemoval { until }, _) => {
+            (Plan::AwaitRemoval { until } | Plan::AwaitRetry { until }, _) => {
                 let left = until.duration_since(Timestamp::now()).unsigned_abs();
                 self.queue.add_after(uid, left + Duration::from_millis(100));
             }
@@ -142,6 +142,19 @@ impl Shared {
         let attempts = self.memory(uid).attempts;
         self.remember(uid, |m| m.attempts = attempts.saturating_add(1));
         self.queue.add_after(uid, hint.unwrap_or_else(|| backoff(attempts)));
+    }
+
+    /// Retries a failed create or update of `input` after `hint` or the backoff; until then,
+    /// watch events of the unchanged pod (the status the failure wrote) do not try again.
+    fn retry_input(&self, uid: &str, input: Option<&str>, hint: Option<Duration>) {
+        let attempts = self.memory(uid).attempts;
+        let delay = hint.unwrap_or_else(|| backoff(attempts));
+        let until = k8s_openapi::jiff::SignedDuration::try_from(delay)
+            .ok()
+            .and_then(|d| Timestamp::now().checked_add(d).ok())
+            .unwrap_or(Timestamp::MAX);
+        self.remember(uid, |m| m.backoff = Some(Backoff { until, input: input.map(str::to_owned) }));
+        self.retry(uid, Some(delay));
     }
 
     async fn delete_in_backend(&self, uid: &str, grace_period_seconds: Option<i64>) {
@@ -208,7 +221,7 @@ impl Shared {
         if !self.views().backend.contains_key(uid) {
             self.write_status(pod, waiting(pod, error.reason(), &message, &self.settings.host_ip)).await;
         }
-        self.retry(uid, None);
+        self.retry_input(uid, input, None);
     }
 
     /// Marks the pod failed for good. Only once that status is written does the agent stop
@@ -245,7 +258,7 @@ impl Shared {
         if creating {
             self.write_status(pod, waiting(pod, reason, &error.to_string(), &self.settings.host_ip)).await;
         }
-        self.retry(uid, error.retry_after());
+        self.retry_input(uid, input, error.retry_after());
     }
 
     async fn create(&self, uid: &str, pod: &Pod, input: Option<String>) {
@@ -256,6 +269,7 @@ impl Shared {
                 self.remember(uid, |m| {
                     m.sent_input = input;
                     m.attempts = 0;
+                    m.backoff = None;
                 });
                 if let Some(state) = response.state {
                     self.views().backend.insert(uid.to_owned(), kept(state.clone()));
@@ -303,6 +317,7 @@ impl Shared {
         self.remember(uid, |m| {
             m.sent_input = input;
             m.attempts = 0;
+            m.backoff = None;
         });
         self.report(uid, pod, &state).await;
     }
