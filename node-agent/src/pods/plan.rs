@@ -223,7 +223,8 @@ mod tests {
         let backoff = Some(Backoff { until: at(10), input: Some("fp1".into()) });
         let failed = Memory { sent_input: Some("fp0".into()), backoff: backoff.clone(), ..Memory::default() };
         assert_eq!(decide(Some(&running), Some(&state), &failed, 5), Plan::AwaitRetry { until: at(10) });
-        let reporting = Memory { sent_input: Some("fp1".into()), backoff: backoff.clone(), ..Memory::default() };
+        let reporting =
+            Memory { sent_input: Some("fp1".into()), backoff: backoff.clone(), ..Memory::default() };
         assert_eq!(decide(Some(&running), Some(&state), &reporting, 5), Plan::ReportStatus);
         let deleting = pod("Running", Some(100));
         let deleting_memory = Memory { backoff, ..Memory::default() };
