@@ -33,12 +33,12 @@ pub enum ArmError {
         /// When to try again, from Retry-After.
         retry_after: Option<Duration>,
     },
-    /// This backend's own budget for ACI creates/deletes (or ARM writes) is spent for now.
-    #[error("{operation}: {what}{}{}", line_text(*.ahead), retry_text(.retry_after))]
+    /// This backend's own budget for ACI creates/deletes is spent.
+    #[error("{operation}: the ACI {what} quota is used up{}{}", line_text(*.ahead), retry_text(.retry_after))]
     QuotaExhausted {
         /// Operation.
         operation: &'static str,
-        /// What is spent, as a sentence: `the ACI create quota is used up`.
+        /// `create` or `delete`.
         what: &'static str,
         /// Pods waiting in line before this one.
         ahead: usize,
