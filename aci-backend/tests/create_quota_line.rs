@@ -13,23 +13,7 @@ use vk_proto::v1::{self};
 use vk_proto::{Scope, scope::ScopeInterceptor};
 
 fn pod(uid: &str) -> v1::Pod {
-    v1::Pod {
-        meta: Some(v1::PodMeta {
-            uid: uid.into(),
-            namespace: "default".into(),
-            name: format!("pod-{uid}"),
-            ..Default::default()
-        }),
-        spec: Some(v1::PodSpec {
-            containers: vec![v1::Container {
-                name: "main".into(),
-                image: "nginx".into(),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }),
-        spec_hash: format!("hash-{uid}"),
-    }
+    support::pods::minimal(uid, &format!("pod-{uid}"), "nginx")
 }
 
 fn retry_after(status: &tonic::Status) -> Duration {

@@ -91,23 +91,7 @@ fn client(channel: Channel, cluster: &str, token: Option<&str>) -> Intercepted {
 }
 
 fn pod(uid: &str) -> v1::Pod {
-    v1::Pod {
-        meta: Some(v1::PodMeta {
-            uid: uid.into(),
-            namespace: "default".into(),
-            name: uid.into(),
-            ..Default::default()
-        }),
-        spec: Some(v1::PodSpec {
-            containers: vec![v1::Container {
-                name: "main".into(),
-                image: "nginx".into(),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }),
-        spec_hash: "h".into(),
-    }
+    support::pods::minimal(uid, uid, "nginx")
 }
 
 #[tokio::test]

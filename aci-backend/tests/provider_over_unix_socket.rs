@@ -23,23 +23,7 @@ async fn client(endpoint: &Endpoint, cluster: &str) -> Client {
 }
 
 fn pod(uid: &str, image: &str) -> v1::Pod {
-    v1::Pod {
-        meta: Some(v1::PodMeta {
-            uid: uid.into(),
-            namespace: "default".into(),
-            name: format!("pod-{uid}"),
-            ..Default::default()
-        }),
-        spec: Some(v1::PodSpec {
-            containers: vec![v1::Container {
-                name: "main".into(),
-                image: image.into(),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }),
-        spec_hash: format!("hash-{uid}"),
-    }
+    support::pods::minimal(uid, &format!("pod-{uid}"), image)
 }
 
 fn hooked(mut p: v1::Pod) -> v1::Pod {

@@ -23,23 +23,7 @@ async fn a_pod_created_through_one_replica_is_served_by_the_other() {
     let one = build(&flags, pace).expect("replica one");
     let two = build(&flags, pace).expect("replica two");
     let scope = CallScope { cluster_id: "c".into(), node_name: "n".into() };
-    let pod = v1::Pod {
-        meta: Some(v1::PodMeta {
-            uid: "r1".into(),
-            namespace: "default".into(),
-            name: "r1".into(),
-            ..Default::default()
-        }),
-        spec: Some(v1::PodSpec {
-            containers: vec![v1::Container {
-                name: "main".into(),
-                image: "nginx".into(),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }),
-        spec_hash: "h1".into(),
-    };
+    let pod = v1::Pod { spec_hash: "h1".into(), ..support::pods::minimal("r1", "r1", "nginx") };
     let (_, existed) = one.provider.pods().create(&scope, &pod).await.expect("create on one");
     assert!(!existed);
     let (_, existed) = two.provider.pods().create(&scope, &pod).await.expect("create again on two");

@@ -3,4 +3,5 @@
 
 pub mod emulated;
 pub mod pod_corpus;
+pub mod pods;
 pub mod spec_schema;

@@ -1,0 +1,25 @@
+//! The smallest pod the provider API takes: one container, in namespace `default`.
+
+use vk_proto::v1;
+
+/// Pod `uid` named `name` with one container `main` running `image`; its spec hash is
+/// `hash-<uid>`.
+pub fn minimal(uid: &str, name: &str, image: &str) -> v1::Pod {
+    v1::Pod {
+        meta: Some(v1::PodMeta {
+            uid: uid.into(),
+            namespace: "default".into(),
+            name: name.into(),
+            ..Default::default()
+        }),
+        spec: Some(v1::PodSpec {
+            containers: vec![v1::Container {
+                name: "main".into(),
+                image: image.into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        spec_hash: format!("hash-{uid}"),
+    }
+}
