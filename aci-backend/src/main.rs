@@ -2,6 +2,11 @@
 
 use clap::Parser as _;
 
+/// mimalloc instead of glibc's malloc: with glibc, the big transient buffers of ARM list
+/// answers left arenas holding hundreds of MiB of free memory (1 GiB RSS for 28 MiB in use).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
