@@ -121,8 +121,8 @@ async fn a_terminal_session_has_the_requested_size_and_terminal_line_ends() {
     let world = World::start(&["/bin/sh", "-c", "sleep 600"]).await;
     let t =
         session(&world, start(&["sh", "-c", "stty size; test -t 1 && echo tty"], true, false), vec![]).await;
-    assert_eq!(t.output, "12 34\r\ntty\r\n");
-    assert_eq!(t.outcome, exec_exit::Outcome::ExitCode(0));
+    assert_eq!(t.output, "12 34\r\ntty\r\n", "{t:?}");
+    assert_eq!(t.outcome, exec_exit::Outcome::ExitCode(0), "{t:?}");
 
     let input = vec![
         frame(exec_request::Frame::Stdin(b"echo typed-$((6*7))\r".to_vec())),

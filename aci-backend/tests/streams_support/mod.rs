@@ -44,6 +44,11 @@ fn pod(command: &[&str]) -> v1::Pod {
 impl World {
     /// An emulator over TLS with the process runtime, running `command` as container `main`.
     pub async fn start(command: &[&str]) -> World {
+        // Shown only when a test fails: why the emulator ended each terminal session.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("aci_emulator::exec_ws=debug"))
+            .with_test_writer()
+            .try_init();
         let config = aci_emulator::Config {
             tls: true,
             runtime: aci_emulator::Runtime::Process,

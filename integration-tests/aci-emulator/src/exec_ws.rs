@@ -193,25 +193,26 @@ async fn exec(
     let mut buf = vec![0u8; 8192];
     let ended = container_ended(&shared, session);
     tokio::pin!(ended);
-    loop {
+    let why = loop {
         tokio::select! {
-            _ = &mut ended => break,
+            _ = &mut ended => break "the container instance ended".to_owned(),
             read = reader.read(&mut buf) => match read {
                 Ok(n) if n > 0 => {
                     if tx.send(Message::Binary(Bytes::copy_from_slice(&buf[..n]))).await.is_err() {
-                        break;
+                        break "the client stopped reading".to_owned();
                     }
                 }
-                _ => break,
+                other => break format!("the terminal closed ({other:?})"),
             },
             message = rx.next() => match message {
                 Some(Ok(Message::Binary(b))) => { let _ = stdin.send(b); }
                 Some(Ok(Message::Text(t))) => { let _ = stdin.send(Bytes::copy_from_slice(t.as_bytes())); }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                _ => break,
+                other => break format!("the client ended the session ({other:?})"),
             },
         }
-    }
+    };
+    tracing::debug!(command, %why, "exec session ended");
     stdin_writer.abort();
     let _ = child.start_kill();
     let _ = child.wait().await;

@@ -20,11 +20,42 @@ fn uid_of(state: &PodState) -> Option<String> {
 /// The backend's state as kept in memory: without the resolved pod spec, which nothing here
 /// reads once sent (the spec hash tells a change) and which carries resolved secrets, file
 /// contents and the service account token.
-pub(super) fn kept(mut state: PodState) -> PodState {
+fn kept(mut state: PodState) -> PodState {
     if let Some(pod) = state.pod.as_mut() {
         pod.spec = None;
     }
     state
+}
+
+/// The backend's pod states by UID. Every insert goes through [`kept`], so no state keeps a spec.
+#[derive(Debug, Default)]
+pub(crate) struct BackendStates(HashMap<String, PodState>);
+
+impl BackendStates {
+    /// Keeps `state` (without its spec) as the backend's state of `uid`.
+    pub fn insert(&mut self, uid: String, state: PodState) {
+        self.0.insert(uid, kept(state));
+    }
+
+    /// Forgets the state of `uid`.
+    pub fn remove(&mut self, uid: &str) -> Option<PodState> {
+        self.0.remove(uid)
+    }
+
+    /// The state of `uid`.
+    pub fn get(&self, uid: &str) -> Option<&PodState> {
+        self.0.get(uid)
+    }
+
+    /// True when the backend has a state for `uid`.
+    pub fn contains_key(&self, uid: &str) -> bool {
+        self.0.contains_key(uid)
+    }
+
+    /// Every UID with a state.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.keys()
+    }
 }
 
 /// Follows WatchPods until `shutdown`, reconnecting with backoff.
@@ -54,7 +85,7 @@ async fn follow(shared: &Shared, interval: Duration, silence: Duration, backoff:
         Ok(stream) => stream,
         Err(error) => return error.to_string(),
     };
-    let mut snapshot: HashMap<String, PodState> = HashMap::new();
+    let mut snapshot = BackendStates::default();
     loop {
         let message = match tokio::time::timeout(silence, stream.message()).await {
             Err(_) => return format!("no message for {silence:?}"),
@@ -65,7 +96,7 @@ async fn follow(shared: &Shared, interval: Duration, silence: Duration, backoff:
         match message.event {
             Some(Event::Initial(state)) => {
                 if let Some(uid) = uid_of(&state) {
-                    snapshot.insert(uid, kept(state));
+                    snapshot.insert(uid, state);
                 }
             }
             Some(Event::SnapshotComplete(done)) => {
@@ -80,7 +111,7 @@ async fn follow(shared: &Shared, interval: Duration, silence: Duration, backoff:
             }
             Some(Event::Changed(state)) => {
                 if let Some(uid) = uid_of(&state) {
-                    shared.views().backend.insert(uid.clone(), kept(state));
+                    shared.views().backend.insert(uid.clone(), state);
                     shared.queue.add(&uid);
                 }
             }
@@ -100,7 +131,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_kept_state_has_no_spec_and_keeps_the_uid_and_hash() {
+    fn a_stored_state_has_no_spec_and_keeps_the_uid_and_hash() {
         let state = PodState {
             pod: Some(Pod {
                 meta: Some(PodMeta { uid: "u".into(), ..Default::default() }),
@@ -110,8 +141,10 @@ mod tests {
             deleting: true,
             ..Default::default()
         };
-        let kept = kept(state);
-        assert_eq!(uid_of(&kept).as_deref(), Some("u"));
+        let mut states = BackendStates::default();
+        states.insert("u".into(), state);
+        let kept = states.get("u").expect("kept");
+        assert_eq!(uid_of(kept).as_deref(), Some("u"));
         let pod = kept.pod.as_ref().expect("pod");
         assert_eq!((pod.spec.is_none(), pod.spec_hash.as_str(), kept.deleting), (true, "h", true));
     }

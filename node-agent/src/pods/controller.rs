@@ -12,8 +12,9 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::Client;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use vk_proto::v1::{NodeInfo, OsType, PodState};
+use vk_proto::v1::{NodeInfo, OsType};
 
+use super::backend_watch::BackendStates;
 use super::events::EventRecorder;
 use super::plan::Memory;
 use super::queue::WorkQueue;
@@ -43,7 +44,7 @@ pub struct PodSettings {
 pub(crate) struct Views {
     pub kube: HashMap<String, Arc<Pod>>,
     pub kube_synced: bool,
-    pub backend: HashMap<String, PodState>,
+    pub backend: BackendStates,
     pub backend_synced: bool,
     pub memory: HashMap<String, Memory>,
 }

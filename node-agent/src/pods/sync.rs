@@ -13,7 +13,6 @@ use tokio::time::Instant;
 use tracing::{Instrument, info, info_span, warn};
 use vk_proto::v1::PodState;
 
-use super::backend_watch::kept;
 use super::controller::Shared;
 use super::events::EventRecord;
 use super::plan::{Backoff, Memory, Observed, Plan, plan};
@@ -45,6 +44,13 @@ fn backoff(attempts: u32) -> Duration {
     Duration::from_secs(1u64 << attempts.min(6)).min(Duration::from_secs(60))
 }
 
+/// Counts one more failed attempt; the wait before the next is `hint`, or the backoff.
+fn next_attempt(memory: &mut Memory, hint: Option<Duration>) -> Duration {
+    let delay = hint.unwrap_or_else(|| backoff(memory.attempts));
+    memory.attempts = memory.attempts.saturating_add(1);
+    delay
+}
+
 fn waiting_reason(code: tonic::Code) -> &'static str {
     match code {
         tonic::Code::ResourceExhausted => "ProviderQuotaExceeded",
@@ -59,8 +65,8 @@ impl Shared {
         self.views().memory.get(uid).cloned().unwrap_or_default()
     }
 
-    fn remember(&self, uid: &str, change: impl FnOnce(&mut Memory)) {
-        change(self.views().memory.entry(uid.to_owned()).or_default());
+    fn remember<T>(&self, uid: &str, change: impl FnOnce(&mut Memory) -> T) -> T {
+        change(self.views().memory.entry(uid.to_owned()).or_default())
     }
 
     /// Syncs one pod.
@@ -139,22 +145,23 @@ impl Shared {
     }
 
     fn retry(&self, uid: &str, hint: Option<Duration>) {
-        let attempts = self.memory(uid).attempts;
-        self.remember(uid, |m| m.attempts = attempts.saturating_add(1));
-        self.queue.add_after(uid, hint.unwrap_or_else(|| backoff(attempts)));
+        let delay = self.remember(uid, |m| next_attempt(m, hint));
+        self.queue.add_after(uid, delay);
     }
 
     /// Retries a failed create or update of `input` after `hint` or the backoff; until then,
     /// watch events of the unchanged pod (the status the failure wrote) do not try again.
     fn retry_input(&self, uid: &str, input: Option<&str>, hint: Option<Duration>) {
-        let attempts = self.memory(uid).attempts;
-        let delay = hint.unwrap_or_else(|| backoff(attempts));
-        let until = k8s_openapi::jiff::SignedDuration::try_from(delay)
-            .ok()
-            .and_then(|d| Timestamp::now().checked_add(d).ok())
-            .unwrap_or(Timestamp::MAX);
-        self.remember(uid, |m| m.backoff = Some(Backoff { until, input: input.map(str::to_owned) }));
-        self.retry(uid, Some(delay));
+        let delay = self.remember(uid, |m| {
+            let delay = next_attempt(m, hint);
+            let until = k8s_openapi::jiff::SignedDuration::try_from(delay)
+                .ok()
+                .and_then(|d| Timestamp::now().checked_add(d).ok())
+                .unwrap_or(Timestamp::MAX);
+            m.backoff = Some(Backoff { until, input: input.map(str::to_owned) });
+            delay
+        });
+        self.queue.add_after(uid, delay);
     }
 
     async fn delete_in_backend(&self, uid: &str, grace_period_seconds: Option<i64>) {
@@ -272,7 +279,7 @@ impl Shared {
                     m.backoff = None;
                 });
                 if let Some(state) = response.state {
-                    self.views().backend.insert(uid.to_owned(), kept(state.clone()));
+                    self.views().backend.insert(uid.to_owned(), state.clone());
                     self.report(uid, pod, &state).await;
                 }
             }
@@ -308,7 +315,7 @@ impl Shared {
                 Ok(response) => {
                     info!(recreated = response.recreated, "updated in the backend");
                     let state = response.state.unwrap_or_else(|| current.clone());
-                    self.views().backend.insert(uid.to_owned(), kept(state.clone()));
+                    self.views().backend.insert(uid.to_owned(), state.clone());
                     state
                 }
                 Err(error) => return self.backend_failed(uid, pod, input.as_deref(), error, false).await,
@@ -332,8 +339,9 @@ impl Shared {
         }
         match self.write_status(pod, from_backend(pod, state, &self.settings.host_ip)).await {
             Written::Done => {
-                if self.memory(uid).attempts > 0 {
-                    self.remember(uid, |m| m.attempts = 0);
+                // Only a pod with a memory has attempts to forget; others get no entry.
+                if let Some(memory) = self.views().memory.get_mut(uid) {
+                    memory.attempts = 0;
                 }
             }
             Written::Retry => self.retry(uid, None),
@@ -431,5 +439,16 @@ mod tests {
         assert_eq!(backoff(0), Duration::from_secs(1));
         assert_eq!(backoff(3), Duration::from_secs(8));
         assert_eq!(backoff(20), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn each_failed_attempt_counts_and_waits_for_the_hint_or_the_backoff() {
+        let mut memory = Memory::default();
+        assert_eq!(next_attempt(&mut memory, None), Duration::from_secs(1));
+        assert_eq!(next_attempt(&mut memory, None), Duration::from_secs(2));
+        let hint = Duration::from_millis(300);
+        assert_eq!(next_attempt(&mut memory, Some(hint)), hint);
+        assert_eq!(memory.attempts, 3);
+        assert_eq!(next_attempt(&mut memory, None), Duration::from_secs(8));
     }
 }
