@@ -9,6 +9,7 @@ pub mod model;
 pub mod pods;
 pub mod serve;
 pub mod startup;
+pub mod stats;
 pub mod status;
 pub mod streams;
 pub mod translate;

@@ -16,6 +16,7 @@ use crate::grpc::AciProvider;
 use crate::pods::PodService;
 use crate::serve::health::{self, Readiness};
 use crate::serve::{Callers, TcpSecurity, serve};
+use crate::stats::StatsSettings;
 use crate::streams::terminal::{WsConnector, websocket_tls};
 use crate::translate::{ClusterDns, GroupLimits, GroupOs, TranslateConfig};
 
@@ -124,7 +125,8 @@ pub fn build(flags: &Flags, pace: Pace) -> Result<Backend, StartError> {
         .map(|nameserver| ClusterDns { nameserver, cluster_domain: flags.cluster_domain.clone() });
     let connector = WsConnector::new(websocket_tls(ca.as_deref())?);
     let engine = Engine::new(arm, pace, Some(base.clone()));
-    let provider = AciProvider::new(PodService::new(engine.clone(), base), os, connector);
+    let stats = StatsSettings { reads_per_minute: flags.stats_reads_per_minute, ..StatsSettings::default() };
+    let provider = AciProvider::new(PodService::new(engine.clone(), base), os, connector, stats);
     Ok(Backend { provider, engine, metrics })
 }
 

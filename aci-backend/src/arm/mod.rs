@@ -7,6 +7,7 @@ mod containers;
 pub mod error;
 mod groups;
 pub mod layers;
+pub mod metrics;
 mod quota;
 pub mod request;
 pub mod stack;

@@ -110,6 +110,10 @@ pub struct Flags {
     /// emulator whose time is scaled the same way; keep 1 against Azure.
     #[arg(long, env = "VK_ACI_QUOTA_TIME_SCALE", default_value_t = 1.0, hide = true)]
     pub quota_time_scale: f64,
+    /// ARM reads per minute that pod stats (`kubectl top`, from Azure Monitor) may spend; the
+    /// rest of the read budget stays with status reads. 0 turns stats off.
+    #[arg(long, env = "VK_ACI_STATS_READS_PER_MINUTE", default_value_t = 300)]
+    pub stats_reads_per_minute: u32,
     /// Address of the HTTP health port for Kubernetes probes (`/healthz` liveness, `/readyz`
     /// readiness), for example `0.0.0.0:8080`. Not served when unset.
     #[arg(long, env = "VK_ACI_HEALTH_ADDR")]

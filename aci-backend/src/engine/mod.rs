@@ -234,6 +234,23 @@ impl Engine {
         self.cache().of_scope(cluster_id, node_name).into_iter().filter_map(|e| e.state.clone()).collect()
     }
 
+    /// The running pods of a scope: group name and state (metadata and status only), ordered by
+    /// UID.
+    pub fn running(&self, cluster_id: &str, node_name: &str) -> Vec<(String, v1::PodState)> {
+        let running = v1::PodPhase::Running as i32;
+        self.cache()
+            .of_scope(cluster_id, node_name)
+            .into_iter()
+            .filter_map(|e| e.state.as_ref().map(|s| (e, s)))
+            .filter(|(_, s)| !s.deleting && s.status.as_ref().is_some_and(|st| st.phase == running))
+            .map(|(e, s)| {
+                // Without the spec: callers read names and status only.
+                let pod = s.pod.as_ref().map(|p| v1::Pod { meta: p.meta.clone(), ..Default::default() });
+                (e.name.clone(), v1::PodState { pod, status: s.status.clone(), ..Default::default() })
+            })
+            .collect()
+    }
+
     /// A scope's snapshot and the changes after it (changes may repeat snapshot entries).
     pub fn subscribe(
         &self,

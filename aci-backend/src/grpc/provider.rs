@@ -1,5 +1,6 @@
 //! The `vk.provider.v1.Provider` service on ACI.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tonic::{Request, Response, Status, Streaming};
@@ -13,6 +14,7 @@ use super::scope::call_scope;
 use super::status_map::to_status;
 use super::watch::{WatchStream, watch};
 use crate::pods::PodService;
+use crate::stats::{StatsCollector, StatsSettings};
 use crate::streams::logs::LogStream;
 use crate::streams::terminal::WsConnector;
 use crate::translate::GroupOs;
@@ -24,12 +26,15 @@ pub struct AciProvider {
     os: GroupOs,
     node: NodeFacts,
     connector: WsConnector,
+    stats: Arc<StatsCollector>,
 }
 
 impl AciProvider {
-    /// A provider over `pods` for a node of `os`; `connector` opens ACI's terminal websockets.
-    pub fn new(pods: PodService, os: GroupOs, connector: WsConnector) -> Self {
-        AciProvider { pods, os, node: NodeFacts::default(), connector }
+    /// A provider over `pods` for a node of `os`; `connector` opens ACI's terminal websockets;
+    /// pod stats come from Azure Monitor as `stats` says.
+    pub fn new(pods: PodService, os: GroupOs, connector: WsConnector, stats: StatsSettings) -> Self {
+        let stats = StatsCollector::new(pods.engine().clone(), stats);
+        AciProvider { pods, os, node: NodeFacts::default(), connector, stats }
     }
 
     /// The pod operations.
@@ -144,7 +149,11 @@ impl Provider for AciProvider {
         request: Request<v1::GetNodeInfoRequest>,
     ) -> Result<Response<v1::NodeInfo>, Status> {
         call_scope(&request)?;
-        Ok(Response::new(self.node.get(self.pods.engine().arm(), self.os).await))
+        let mut info = self.node.get(self.pods.engine().arm(), self.os).await;
+        if let Some(capabilities) = info.capabilities.as_mut() {
+            capabilities.stats = self.stats.enabled();
+        }
+        Ok(Response::new(info))
     }
 
     async fn get_stats_summary(
@@ -152,10 +161,6 @@ impl Provider for AciProvider {
         request: Request<v1::GetStatsSummaryRequest>,
     ) -> Result<Response<v1::StatsSummary>, Status> {
         let scope = call_scope(&request)?;
-        // ACI publishes usage only through Azure Monitor, which this backend does not read yet.
-        Ok(Response::new(v1::StatsSummary {
-            node: Some(v1::NodeStats { node_name: scope.node_name, ..Default::default() }),
-            pods: Vec::new(),
-        }))
+        Ok(Response::new(self.stats.summary(&scope.cluster_id, &scope.node_name).await))
     }
 }

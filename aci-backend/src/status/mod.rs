@@ -7,6 +7,7 @@ mod pod_state;
 mod pod_status;
 
 pub use container_state::container_status;
+pub(crate) use container_state::timestamp;
 pub use events::provider_events;
 pub use notes::ignored_settings;
 pub use pod_state::{StatusError, pod_state};

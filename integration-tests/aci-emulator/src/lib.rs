@@ -13,6 +13,7 @@ pub mod images;
 pub mod lifecycle;
 pub mod limits;
 pub mod logs;
+pub mod metrics;
 pub mod operations;
 pub mod provider_registration;
 pub mod runtime;

@@ -10,6 +10,7 @@ mod emulator {
     mod faults;
     mod lifecycle;
     mod limits;
+    mod metrics;
     mod spec_validation;
     mod structure;
     mod timeline;

@@ -13,6 +13,7 @@ use super::error::ArmError;
 use super::route::{Match, Operation, parse};
 use crate::groups;
 use crate::limits::Verdict;
+use crate::metrics;
 use crate::state::Shared;
 use crate::usages;
 
@@ -134,16 +135,20 @@ fn check_api_version(
             "The api-version query parameter (?api-version=) is required for all requests.",
         ));
     };
-    if matches!(op, Operation::ProviderGet { .. }) || shared.config.api_versions.iter().any(|v| v == version)
-    {
+    let (resource_type, supported) = match op {
+        Operation::ProviderGet { .. } => return Ok(()),
+        Operation::Metrics(_) => ("metrics", vec![metrics::API_VERSION.to_owned()]),
+        _ => ("containerGroups", shared.config.api_versions.clone()),
+    };
+    if supported.iter().any(|v| v == version) {
         return Ok(());
     }
     Err(ArmError::bad_request(
         "NoRegisteredProviderFound",
         format!(
-            "No registered resource provider found for API version '{version}' and type 'containerGroups'. The \
+            "No registered resource provider found for API version '{version}' and type '{resource_type}'. The \
              supported api-versions are '{}'.",
-            shared.config.api_versions.join(", ")
+            supported.join(", ")
         ),
     ))
 }
@@ -157,7 +162,9 @@ async fn checked(
     path: &str,
 ) -> Result<Response, ArmError> {
     check_api_version(shared, op, query)?;
-    if !matches!(op, Operation::ProviderGet { .. }) && !shared.registration.is_registered(op.subscription()) {
+    // Metrics belong to Microsoft.Insights, not to the ACI provider whose registration is modelled.
+    let aci_provider = !matches!(op, Operation::ProviderGet { .. } | Operation::Metrics(_));
+    if aci_provider && !shared.registration.is_registered(op.subscription()) {
         return Err(ArmError::new(
             StatusCode::CONFLICT,
             "MissingSubscriptionRegistration",
@@ -209,6 +216,7 @@ async fn checked(
                     format!("The operation '{id}' was not found."),
                 )
             }),
+        Operation::Metrics(g) => metrics::list(shared, g, query),
         Operation::ProviderGet { subscription } => {
             Ok(axum::Json(shared.registration.body(subscription, &shared.config.api_versions))
                 .into_response())

@@ -28,7 +28,8 @@ impl GroupRef {
     }
 }
 
-/// The ACI operations the emulator serves.
+/// The ACI operations the emulator serves, and `Metrics`: Azure Monitor's `Metrics - List` on a container
+/// group (`.../containerGroups/{name}/providers/Microsoft.Insights/metrics`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Operation {
     ListBySubscription { subscription: String },
@@ -47,6 +48,7 @@ pub enum Operation {
     Capabilities { subscription: String, location: String },
     OperationStatus { subscription: String, location: String, id: String },
     ProviderGet { subscription: String },
+    Metrics(GroupRef),
 }
 
 impl Operation {
@@ -69,6 +71,7 @@ impl Operation {
             Self::Capabilities { .. } => "Location_ListCapabilities",
             Self::OperationStatus { .. } => "ContainerGroups_OperationStatus",
             Self::ProviderGet { .. } => "Providers_Get",
+            Self::Metrics(_) => "Metrics_List",
         }
     }
 
@@ -89,7 +92,8 @@ impl Operation {
             | Self::Restart(g)
             | Self::ListLogs(g, _)
             | Self::Exec(g, _)
-            | Self::Attach(g, _) => &g.subscription,
+            | Self::Attach(g, _)
+            | Self::Metrics(g) => &g.subscription,
         }
     }
 }
@@ -193,6 +197,13 @@ fn group_operation(method: &Method, sub: &str, rg: &str, rest: &[&str]) -> Match
         [name, action] if eq(action, "start") => found(Operation::Start(group(name)), post),
         [name, action] if eq(action, "stop") => found(Operation::Stop(group(name)), post),
         [name, action] if eq(action, "restart") => found(Operation::Restart(group(name)), post),
+        [name, prov, ns, metrics] if eq(prov, "providers") && eq(ns, "Microsoft.Insights") => {
+            if eq(metrics, "metrics") {
+                found(Operation::Metrics(group(name)), method == Method::GET)
+            } else {
+                Match::NotFound
+            }
+        }
         [name, containers, container, action] if eq(containers, "containers") => {
             let c = container.to_string();
             if eq(action, "logs") {
@@ -233,5 +244,22 @@ mod tests {
         ));
         assert_eq!(parse(&Method::GET, &format!("{base}/restart")), Match::MethodNotAllowed);
         assert_eq!(parse(&Method::GET, "/subscriptions/s/providers/Other/things"), Match::NotFound);
+    }
+
+    #[test]
+    fn metrics_of_a_group_are_recognised_in_any_case() {
+        let base =
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerInstance/containerGroups/g";
+        for insights in ["Microsoft.Insights", "microsoft.insights"] {
+            let m = parse(&Method::GET, &format!("{base}/providers/{insights}/metrics"));
+            let Match::Found(op @ Operation::Metrics(_)) = m else { panic!("expected Metrics, got {m:?}") };
+            assert_eq!(op.operation_id(), "Metrics_List");
+        }
+        let metrics = format!("{base}/providers/Microsoft.Insights/metrics");
+        assert_eq!(parse(&Method::POST, &metrics), Match::MethodNotAllowed);
+        assert_eq!(
+            parse(&Method::GET, &format!("{base}/providers/Microsoft.Insights/other")),
+            Match::NotFound
+        );
     }
 }
