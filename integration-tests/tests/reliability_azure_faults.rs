@@ -316,6 +316,11 @@ async fn a_429_storm_during_a_burst_fails_nothing_and_converges() -> Result<()> 
         messages.iter().any(|message| message.contains("throttled by ARM")),
         "waiting pods said ARM throttles them; they said: {messages:?}"
     );
+    let reasons: BTreeSet<&String> = run.observations.iter().flat_map(|o| o.waiting.keys()).collect();
+    ensure!(
+        reasons.iter().any(|reason| reason.as_str() == "ProviderThrottled"),
+        "throttled pods wait with reason ProviderThrottled (not a quota); reasons: {reasons:?}"
+    );
     let injected = format!("every ARM call answered 429 (Retry-After 1 s) for {} s", hold.as_secs());
     run.finish("429 storm during a 30-pod burst", &injected, Some(DELETION_HOLD)).await
 }

@@ -33,17 +33,19 @@ pub enum ArmError {
         /// When to try again, from Retry-After.
         retry_after: Option<Duration>,
     },
-    /// This backend's own budget for ACI creates/deletes is spent.
-    #[error("{operation}: the ACI {what} quota is used up{}{}", line_text(*.ahead), retry_text(.retry_after))]
+    /// This backend's own budget for ACI creates/deletes (or ARM writes) is spent for now.
+    #[error("{operation}: {what}{}{}", line_text(*.ahead), retry_text(.retry_after))]
     QuotaExhausted {
         /// Operation.
         operation: &'static str,
-        /// `create` or `delete`.
+        /// What is spent, as a sentence: `the ACI create quota is used up`.
         what: &'static str,
         /// Pods waiting in line before this one.
         ahead: usize,
         /// When a slot frees up.
         retry_after: Option<Duration>,
+        /// An ACI quota is spent (false: ARM's request rate limits).
+        by_quota: bool,
     },
     /// ARM answered with an error status.
     #[error("{operation}: ARM answered {status}: {code}: {message}")]
@@ -118,6 +120,16 @@ impl ArmError {
                 *retry_after
             }
             _ => None,
+        }
+    }
+
+    /// True when a request rate limit (ARM's 429, this backend's share of ARM's buckets)
+    /// refused the call rather than an ACI quota.
+    pub fn is_rate_limit(&self) -> bool {
+        match self {
+            ArmError::Throttled { .. } => true,
+            ArmError::QuotaExhausted { by_quota, .. } => !by_quota,
+            _ => false,
         }
     }
 

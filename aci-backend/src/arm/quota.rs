@@ -30,12 +30,14 @@ const KEPT_AFTER_TURN: Duration = Duration::from_secs(5);
 pub enum Turn {
     /// Yes: a slot is free for it (taken by the call itself).
     Go,
-    /// Not yet: `ahead` pods wait before it, and its slot frees up `after` from now.
+    /// Not yet: `ahead` pods wait before it, and its turn comes `after` from now.
     Wait {
         /// Pods ahead of this one in the line.
         ahead: usize,
         /// When to ask again.
         after: Duration,
+        /// The quota (not the other limits) sets the time.
+        by_quota: bool,
     },
 }
 
@@ -134,8 +136,9 @@ impl QuotaWindows {
 
     /// Whether `key` may take a slot now; if not, its place in the line and when its turn
     /// comes. Pods whose turn passed more than [`KEPT_AFTER_TURN`] ago without asking again
-    /// lose their place.
-    pub fn turn(&mut self, key: &str, now: Instant) -> Turn {
+    /// lose their place. `also` says how long the pod at a given place must wait for the other
+    /// limits its call spends (ARM's write bucket); the later of the two is its turn.
+    pub fn turn(&mut self, key: &str, now: Instant, also: impl Fn(usize) -> Duration) -> Turn {
         self.forget_old(now);
         self.line
             .retain(|place| place.key == key || now.saturating_duration_since(place.due) <= KEPT_AFTER_TURN);
@@ -146,7 +149,8 @@ impl QuotaWindows {
                 self.line.len() - 1
             }
         };
-        let after = self.slot(now, position);
+        let slot = self.slot(now, position);
+        let after = slot.max(also(position));
         if after.is_zero() {
             self.line.remove(position);
             return Turn::Go;
@@ -154,7 +158,7 @@ impl QuotaWindows {
         if let Some(place) = self.line.get_mut(position) {
             place.due = now + after;
         }
-        Turn::Wait { ahead: position, after }
+        Turn::Wait { ahead: position, after, by_quota: slot >= after }
     }
 
     /// Pods waiting in the line.
@@ -174,6 +178,10 @@ mod tests {
 
     fn secs(s: u64) -> Duration {
         Duration::from_secs(s)
+    }
+
+    fn none(_: usize) -> Duration {
+        Duration::ZERO
     }
 
     #[test]
@@ -210,17 +218,20 @@ mod tests {
             quota.take(start + secs(i)).expect("room");
         }
         let now = start + secs(10);
-        assert_eq!(quota.turn("a", now), Turn::Wait { ahead: 0, after: secs(50) });
-        assert_eq!(quota.turn("b", now), Turn::Wait { ahead: 1, after: secs(51) });
-        assert_eq!(quota.turn("c", now), Turn::Wait { ahead: 2, after: secs(52) });
+        assert_eq!(quota.turn("a", now, none), Turn::Wait { ahead: 0, after: secs(50), by_quota: true });
+        assert_eq!(quota.turn("b", now, none), Turn::Wait { ahead: 1, after: secs(51), by_quota: true });
+        assert_eq!(quota.turn("c", now, none), Turn::Wait { ahead: 2, after: secs(52), by_quota: true });
         // b comes back early: still behind a.
-        assert_eq!(quota.turn("b", start + secs(59)), Turn::Wait { ahead: 1, after: secs(2) });
+        assert_eq!(
+            quota.turn("b", start + secs(59), none),
+            Turn::Wait { ahead: 1, after: secs(2), by_quota: true }
+        );
         // At a's turn a slot is free; b, asking at the same moment, still waits for the next.
         let at_a = start + secs(60);
-        assert_eq!(quota.turn("b", at_a), Turn::Wait { ahead: 1, after: secs(1) });
-        assert_eq!(quota.turn("a", at_a), Turn::Go);
+        assert_eq!(quota.turn("b", at_a, none), Turn::Wait { ahead: 1, after: secs(1), by_quota: true });
+        assert_eq!(quota.turn("a", at_a, none), Turn::Go);
         quota.take(at_a).expect("a's slot");
-        assert_eq!(quota.turn("b", start + secs(61)), Turn::Go);
+        assert_eq!(quota.turn("b", start + secs(61), none), Turn::Go);
         assert_eq!(quota.waiting(), 1);
     }
 
@@ -231,10 +242,10 @@ mod tests {
         for i in 0..5 {
             quota.take(start + secs(i)).expect("room");
         }
-        assert!(matches!(quota.turn("a", start + secs(10)), Turn::Wait { .. }));
+        assert!(matches!(quota.turn("a", start + secs(10), none), Turn::Wait { .. }));
         // Two slots are free at 61 s: the head has not come back, the second one may go.
-        assert_eq!(quota.turn("b", start + secs(61)), Turn::Go);
-        assert_eq!(quota.turn("a", start + secs(62)), Turn::Go);
+        assert_eq!(quota.turn("b", start + secs(61), none), Turn::Go);
+        assert_eq!(quota.turn("a", start + secs(62), none), Turn::Go);
     }
 
     #[test]
@@ -244,16 +255,34 @@ mod tests {
         for _ in 0..5 {
             quota.take(start).expect("room");
         }
-        assert!(matches!(quota.turn("gone", start + secs(1)), Turn::Wait { ahead: 0, .. }));
-        assert!(matches!(quota.turn("b", start + secs(1)), Turn::Wait { ahead: 1, .. }));
+        assert!(matches!(quota.turn("gone", start + secs(1), none), Turn::Wait { ahead: 0, .. }));
+        assert!(matches!(quota.turn("b", start + secs(1), none), Turn::Wait { ahead: 1, .. }));
         // Its turn came at 60 s and it never asked again.
         let late = start + secs(60) + KEPT_AFTER_TURN + secs(1);
         quota.take(late).expect("someone else took the freed slots meanwhile");
         for _ in 0..3 {
             quota.take(late).expect("room");
         }
-        assert_eq!(quota.turn("b", late), Turn::Go);
+        assert_eq!(quota.turn("b", late, none), Turn::Go);
         assert_eq!(quota.waiting(), 0);
+    }
+
+    #[test]
+    fn a_turn_also_waits_for_the_other_limits_of_its_place() {
+        let mut quota = five_per_minute();
+        let now = Instant::now();
+        // Slots are free, but the write bucket lets the pod at place n go after n seconds.
+        let bucket = |place: usize| secs(place as u64);
+        assert_eq!(quota.turn("a", now, bucket), Turn::Go);
+        quota.take(now).expect("a's slot");
+        assert_eq!(
+            quota.turn("b", now, |place| secs(place as u64 + 1)),
+            Turn::Wait { ahead: 0, after: secs(1), by_quota: false }
+        );
+        assert_eq!(
+            quota.turn("c", now, |place| secs(place as u64 + 1)),
+            Turn::Wait { ahead: 1, after: secs(2), by_quota: false }
+        );
     }
 
     #[test]
@@ -270,13 +299,13 @@ mod tests {
     fn a_window_that_allows_nothing_refuses_without_hanging() {
         let mut quota = QuotaWindows::new(vec![Window { limit: 0, period: secs(300) }]);
         assert_eq!(quota.take(Instant::now()), Err(secs(300)));
-        assert!(matches!(quota.turn("a", Instant::now()), Turn::Wait { ahead: 0, .. }));
+        assert!(matches!(quota.turn("a", Instant::now(), none), Turn::Wait { ahead: 0, .. }));
     }
 
     #[test]
     fn an_empty_line_and_a_free_slot_mean_go() {
         let mut quota = five_per_minute();
-        assert_eq!(quota.turn("a", Instant::now()), Turn::Go);
+        assert_eq!(quota.turn("a", Instant::now(), none), Turn::Go);
         assert_eq!(quota.waiting(), 0);
     }
 }

@@ -40,6 +40,13 @@ impl BackendError {
     pub fn code(&self) -> tonic::Code {
         self.status.code()
     }
+
+    /// True when the backend said a request rate limit (not a quota) refused the call
+    /// (`limit: rate` on RESOURCE_EXHAUSTED).
+    pub fn is_rate_limit(&self) -> bool {
+        self.status.code() == tonic::Code::ResourceExhausted
+            && self.status.metadata().get("limit").and_then(|v| v.to_str().ok()) == Some("rate")
+    }
 }
 
 /// The provider backend. Cheap to clone (clones share the channel).
@@ -176,5 +183,18 @@ mod tests {
         assert_eq!(error.retry_after(), Some(Duration::from_millis(1500)));
         assert_eq!(error.code(), tonic::Code::ResourceExhausted);
         assert!(error.to_string().contains("CreatePod failed: quota"));
+        assert!(!error.is_rate_limit(), "no `limit` metadata: a quota");
+    }
+
+    #[test]
+    fn a_rate_limit_is_told_from_a_quota_by_its_metadata() {
+        let with_limit = |code: tonic::Code, limit: &'static str| {
+            let mut status = tonic::Status::new(code, "refused");
+            status.metadata_mut().insert("limit", tonic::metadata::MetadataValue::from_static(limit));
+            BackendError { method: "CreatePod", status }
+        };
+        assert!(with_limit(tonic::Code::ResourceExhausted, "rate").is_rate_limit());
+        assert!(!with_limit(tonic::Code::ResourceExhausted, "quota").is_rate_limit());
+        assert!(!with_limit(tonic::Code::Unavailable, "rate").is_rate_limit(), "only RESOURCE_EXHAUSTED");
     }
 }

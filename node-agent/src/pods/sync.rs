@@ -51,8 +51,9 @@ fn next_attempt(memory: &mut Memory, hint: Option<Duration>) -> Duration {
     delay
 }
 
-fn waiting_reason(code: tonic::Code) -> &'static str {
-    match code {
+fn waiting_reason(error: &BackendError) -> &'static str {
+    match error.code() {
+        tonic::Code::ResourceExhausted if error.is_rate_limit() => "ProviderThrottled",
         tonic::Code::ResourceExhausted => "ProviderQuotaExceeded",
         tonic::Code::FailedPrecondition => "ProviderNotReady",
         tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => "ProviderUnauthorized",
@@ -260,7 +261,7 @@ impl Shared {
             return;
         }
         warn!(%error, "the backend call failed; retrying");
-        let reason = waiting_reason(error.code());
+        let reason = waiting_reason(&error);
         self.events.record(pod, EventRecord::agent(reason, &error.to_string(), true)).await;
         if creating {
             self.write_status(pod, waiting(pod, reason, &error.to_string(), &self.settings.host_ip)).await;

@@ -78,6 +78,21 @@ impl TokenBucket {
         self.at = now;
     }
 
+    /// How long until `n` tokens are in the bucket (not taking any).
+    fn time_for(&mut self, n: f64, now: Instant) -> Duration {
+        self.refill(now);
+        let short = n - self.tokens;
+        let mut wait = if short <= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(short / self.size.per_second.max(f64::MIN_POSITIVE))
+        };
+        if let Some(until) = self.paused_until {
+            wait = wait.max(until.saturating_duration_since(now));
+        }
+        wait
+    }
+
     /// Reserves one token; returns how long the caller must wait for it.
     fn reserve(&mut self, now: Instant) -> Duration {
         self.refill(now);
@@ -93,6 +108,9 @@ impl TokenBucket {
         wait
     }
 }
+
+/// A wait for write tokens this short happens inside the call instead of in the line.
+const WAITED_INSIDE: Duration = Duration::from_secs(1);
 
 /// The process-wide budget.
 #[derive(Debug)]
@@ -124,8 +142,8 @@ impl Budget {
     fn windows(&self, quota: Quota) -> Option<(&Mutex<QuotaWindows>, &'static str)> {
         match quota {
             Quota::None => None,
-            Quota::Create => Some((&self.creates, "create")),
-            Quota::Delete => Some((&self.deletes, "delete")),
+            Quota::Create => Some((&self.creates, "the ACI create quota is used up")),
+            Quota::Delete => Some((&self.deletes, "the ACI delete quota is used up")),
         }
     }
 
@@ -141,6 +159,7 @@ impl Budget {
                     what,
                     ahead: 0,
                     retry_after: Some(wait),
+                    by_quota: true,
                 });
             }
         }
@@ -152,23 +171,35 @@ impl Budget {
         Ok(now)
     }
 
-    /// Whether the pod `key` may spend a slot of `quota` now (the call that spends it follows),
-    /// or waits in line: refused with how many wait ahead and when its turn comes. Asking
-    /// costs no ARM call, so a pod refused for quota costs ARM nothing.
+    /// Whether the pod `key` may spend a slot of `quota` and a write token now (the call that
+    /// spends them follows), or waits in line: refused with how many wait ahead and when its
+    /// turn comes. A wait for write tokens of up to [`WAITED_INSIDE`] is left to the call.
+    /// Asking costs no ARM call, so a pod refused for quota costs ARM nothing.
     pub fn turn(&self, quota: Quota, operation: &'static str, key: &str) -> Result<(), ArmError> {
-        let Some((windows, what)) = self.windows(quota) else { return Ok(()) };
-        let turn = windows
-            .lock()
-            .map_err(|_| ArmError::Transport {
-                operation,
-                message: "the ARM budget lock was poisoned".into(),
-            })?
-            .turn(key, Instant::now());
+        let Some((windows, spent)) = self.windows(quota) else { return Ok(()) };
+        let poisoned =
+            || ArmError::Transport { operation, message: "the ARM budget lock was poisoned".into() };
+        let now = Instant::now();
+        let writes = |place: usize| {
+            let wait =
+                self.writes.lock().map(|mut b| b.time_for(place as f64 + 1.0, now)).unwrap_or_default();
+            if wait <= WAITED_INSIDE { Duration::ZERO } else { wait }
+        };
+        let turn = windows.lock().map_err(|_| poisoned())?.turn(key, now, writes);
+        let throttled = self.writes.lock().is_ok_and(|b| b.paused_until.is_some_and(|until| until > now));
         match turn {
             Turn::Go => Ok(()),
-            Turn::Wait { ahead, after } => {
-                Err(ArmError::QuotaExhausted { operation, what, ahead, retry_after: Some(after) })
-            }
+            Turn::Wait { ahead, after, by_quota } => Err(ArmError::QuotaExhausted {
+                operation,
+                what: match (by_quota, throttled) {
+                    (true, _) => spent,
+                    (false, true) => "throttled by ARM (429): writes wait for its Retry-After",
+                    (false, false) => "ARM's write budget is spent for now",
+                },
+                ahead,
+                retry_after: Some(after),
+                by_quota,
+            }),
         }
     }
 
@@ -360,6 +391,35 @@ mod tests {
         assert_eq!(remaining(Bucket::Read, &headers), Some(249.0));
         assert_eq!(remaining(Bucket::Write, &headers), Some(7.0));
         assert_eq!(remaining(Bucket::Read, &http::HeaderMap::new()), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_create_waits_in_line_for_write_tokens_beyond_a_second_and_says_so() {
+        let config =
+            BudgetConfig { writes: BucketSize { burst: 2.0, per_second: 0.5 }, ..Default::default() };
+        let budget = Budget::new(&config);
+        let put = || {
+            ArmRequest::new("put", Method::PUT, "http://arm.test/x".parse().expect("url"))
+                .with_quota(Quota::Create)
+        };
+        for key in ["a", "b"] {
+            budget.turn(Quota::Create, "put", key).expect("tokens in the bucket");
+            budget.spend(&put()).await.expect("spent");
+        }
+        // The bucket is empty and refills one token in 2 s.
+        let refused = budget.turn(Quota::Create, "put", "c").expect_err("the next token is 2 s away");
+        assert!(refused.to_string().contains("ARM's write budget is spent"), "{refused}");
+        assert_eq!(refused.retry_after(), Some(Duration::from_secs(2)));
+        let second = budget.turn(Quota::Create, "put", "d").expect_err("behind c");
+        assert!(second.to_string().contains("1 pod waits ahead"), "{second}");
+        assert_eq!(second.retry_after(), Some(Duration::from_secs(4)));
+        // Half a second before its token, c may go and wait for it inside the call.
+        tokio::time::advance(Duration::from_millis(1500)).await;
+        budget.turn(Quota::Create, "put", "c").expect("a token within a second");
+        budget.pause(Bucket::Write, Duration::from_secs(30));
+        let throttled = budget.turn(Quota::Create, "put", "d").expect_err("ARM said 429");
+        assert!(throttled.to_string().contains("throttled by ARM (429)"), "{throttled}");
+        assert!(throttled.retry_after() >= Some(Duration::from_secs(30)), "{throttled}");
     }
 
     #[tokio::test(start_paused = true)]
