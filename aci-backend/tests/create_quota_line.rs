@@ -6,11 +6,9 @@ mod support;
 
 use std::time::Duration;
 
-use support::emulated;
+use support::emulated::Served;
 use tonic::Code;
-use vk_proto::v1::provider_client::ProviderClient;
 use vk_proto::v1::{self};
-use vk_proto::{Scope, scope::ScopeInterceptor};
 
 fn pod(uid: &str) -> v1::Pod {
     support::pods::minimal(uid, &format!("pod-{uid}"), "nginx")
@@ -28,22 +26,10 @@ fn retry_after(status: &tonic::Status) -> Duration {
 
 #[tokio::test]
 async fn pods_beyond_the_create_quota_wait_in_line_and_cost_arm_nothing_meanwhile() {
-    let emulator =
-        aci_emulator::Emulator::start(aci_emulator::Config { tls: true, ..aci_emulator::Config::fast() })
-            .await
-            .expect("emulator starts");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let socket = dir.path().join("provider.sock");
     // 3 creates per 5 minutes, the windows scaled to a hundredth: 3 per ~3 s.
-    let extra =
-        ["--creates-per-5min=3", "--creates-per-hour=1000", "--quota-time-scale=0.01"].map(String::from);
-    let flags = emulated::flags(&emulator, dir.path(), &format!("unix://{}", socket.display()), &extra);
-    let backend = emulated::Running::start(flags, emulated::FAST, None).await;
-    let channel = backend.flags.listen.channel(None).expect("channel");
-    let mut client = ProviderClient::with_interceptor(
-        channel,
-        ScopeInterceptor::new(&Scope::new("c", "vk-node")).expect("scope"),
-    );
+    let mut served =
+        Served::start(&["--creates-per-5min=3", "--creates-per-hour=1000", "--quota-time-scale=0.01"]).await;
+    let (emulator, client) = (&served.emulator, &mut served.client);
 
     for uid in ["u1", "u2", "u3"] {
         client.create_pod(v1::CreatePodRequest { pod: Some(pod(uid)) }).await.expect("within the quota");
@@ -99,7 +85,6 @@ async fn pods_beyond_the_create_quota_wait_in_line_and_cost_arm_nothing_meanwhil
         let created = created.unwrap_or_else(|| panic!("{uid} never got its turn"));
         assert!(!created.already_existed, "{uid}");
     }
-    drop(client);
-    backend.stop().await.expect("server ends cleanly");
-    emulator.shutdown().await;
+    served.backend.stop().await.expect("server ends cleanly");
+    served.emulator.shutdown().await;
 }

@@ -7,14 +7,8 @@ mod support;
 
 use std::time::Duration;
 
-use support::emulated;
-use vk_proto::v1::provider_client::ProviderClient;
-use vk_proto::v1::{self};
-use vk_proto::{Scope, scope::ScopeInterceptor};
-
-type Client = ProviderClient<
-    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, ScopeInterceptor>,
->;
+use support::emulated::{Client, Served};
+use vk_proto::v1;
 
 /// A pod whose container asks for half a core and 1.5 GB.
 fn pod(uid: &str) -> v1::Pod {
@@ -30,31 +24,6 @@ fn pod(uid: &str) -> v1::Pod {
         });
     }
     pod
-}
-
-struct World {
-    emulator: aci_emulator::EmulatorHandle,
-    backend: emulated::Running,
-    client: Client,
-    _dir: tempfile::TempDir,
-}
-
-async fn world(extra: &[&str]) -> World {
-    let emulator =
-        aci_emulator::Emulator::start(aci_emulator::Config { tls: true, ..aci_emulator::Config::fast() })
-            .await
-            .expect("emulator starts");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let socket = dir.path().join("provider.sock");
-    let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-    let flags = emulated::flags(&emulator, dir.path(), &format!("unix://{}", socket.display()), &extra);
-    let backend = emulated::Running::start(flags, emulated::FAST, None).await;
-    let channel = backend.flags.listen.channel(None).expect("channel");
-    let client = ProviderClient::with_interceptor(
-        channel,
-        ScopeInterceptor::new(&Scope::new("c", "vk-node")).expect("scope"),
-    );
-    World { emulator, backend, client, _dir: dir }
 }
 
 async fn run_pods(client: &mut Client, uids: &[&str]) {
@@ -83,7 +52,7 @@ fn metric_reads(emulator: &aci_emulator::EmulatorHandle) -> u64 {
 
 #[tokio::test]
 async fn usage_arrives_per_container_and_is_summed_and_kept_for_a_minute() {
-    let mut w = world(&[]).await;
+    let mut w = Served::start(&[]).await;
     run_pods(&mut w.client, &["u1", "u2"]).await;
 
     let s = summary(&mut w.client).await;
@@ -112,31 +81,28 @@ async fn usage_arrives_per_container_and_is_summed_and_kept_for_a_minute() {
 
     let info = w.client.get_node_info(v1::GetNodeInfoRequest {}).await.expect("node info").into_inner();
     assert!(info.capabilities.is_some_and(|c| c.stats), "the node says it has stats");
-    let _ = w.backend.stop().await;
-    w.emulator.shutdown().await;
+    w.stop().await;
 }
 
 #[tokio::test]
 async fn one_request_reads_no_more_groups_than_the_allowance() {
-    let mut w = world(&["--stats-reads-per-minute=1"]).await;
+    let mut w = Served::start(&["--stats-reads-per-minute=1"]).await;
     run_pods(&mut w.client, &["u1", "u2", "u3"]).await;
     let s = summary(&mut w.client).await;
     assert_eq!((s.pods.len(), metric_reads(&w.emulator)), (1, 1), "{s:?}");
     let s = summary(&mut w.client).await;
     assert_eq!((s.pods.len(), metric_reads(&w.emulator)), (1, 1), "the allowance is spent for now");
-    let _ = w.backend.stop().await;
-    w.emulator.shutdown().await;
+    w.stop().await;
 }
 
 #[tokio::test]
 async fn an_allowance_of_zero_turns_stats_off() {
-    let mut w = world(&["--stats-reads-per-minute=0"]).await;
+    let mut w = Served::start(&["--stats-reads-per-minute=0"]).await;
     run_pods(&mut w.client, &["u1"]).await;
     let s = summary(&mut w.client).await;
     assert!(s.pods.is_empty(), "{s:?}");
     assert_eq!(metric_reads(&w.emulator), 0);
     let info = w.client.get_node_info(v1::GetNodeInfoRequest {}).await.expect("node info").into_inner();
     assert!(info.capabilities.is_some_and(|c| !c.stats), "the node says it has no stats");
-    let _ = w.backend.stop().await;
-    w.emulator.shutdown().await;
+    w.stop().await;
 }

@@ -110,3 +110,49 @@ impl Running {
         (&mut self.server).await.expect("the server task ends")
     }
 }
+
+/// A provider client with a scope.
+pub type Client = vk_proto::v1::provider_client::ProviderClient<
+    tonic::service::interceptor::InterceptedService<
+        tonic::transport::Channel,
+        vk_proto::scope::ScopeInterceptor,
+    >,
+>;
+
+/// An emulator over TLS with fast timings, a backend serving on a Unix socket in a temporary
+/// directory, and a client calling it for cluster `c`, node `vk-node`.
+pub struct Served {
+    /// The emulator.
+    pub emulator: aci_emulator::EmulatorHandle,
+    /// The backend.
+    pub backend: Running,
+    /// The client.
+    pub client: Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    /// Starts both; `extra` backend flags as for [`flags`].
+    pub async fn start(extra: &[&str]) -> Served {
+        let config = aci_emulator::Config { tls: true, ..aci_emulator::Config::fast() };
+        let emulator = aci_emulator::Emulator::start(config).await.expect("emulator starts");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let socket = dir.path().join("provider.sock");
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let flags = flags(&emulator, dir.path(), &format!("unix://{}", socket.display()), &extra);
+        let backend = Running::start(flags, FAST, None).await;
+        let channel = backend.flags.listen.channel(None).expect("channel");
+        let scope = vk_proto::Scope::new("c", "vk-node");
+        let client = vk_proto::v1::provider_client::ProviderClient::with_interceptor(
+            channel,
+            vk_proto::scope::ScopeInterceptor::new(&scope).expect("scope"),
+        );
+        Served { emulator, backend, client, _dir: dir }
+    }
+
+    /// Stops the backend and the emulator.
+    pub async fn stop(self) {
+        let _ = self.backend.stop().await;
+        self.emulator.shutdown().await;
+    }
+}
