@@ -19,10 +19,17 @@ fn uid_of(state: &PodState) -> Option<String> {
 
 /// The backend's state as kept in memory: without the resolved pod spec, which nothing here
 /// reads once sent (the spec hash tells a change) and which carries resolved secrets, file
-/// contents and the service account token.
+/// contents and the service account token; lists without spare room.
 fn kept(mut state: PodState) -> PodState {
     if let Some(pod) = state.pod.as_mut() {
         pod.spec = None;
+    }
+    // Decoding grows lists by doubling; keep no spare room.
+    state.events.shrink_to_fit();
+    if let Some(status) = state.status.as_mut() {
+        status.conditions.shrink_to_fit();
+        status.container_statuses.shrink_to_fit();
+        status.init_container_statuses.shrink_to_fit();
     }
     state
 }
@@ -139,6 +146,11 @@ mod tests {
                 spec_hash: "h".into(),
             }),
             deleting: true,
+            events: {
+                let mut roomy = Vec::with_capacity(8);
+                roomy.push(vk_proto::v1::ProviderEvent::default());
+                roomy
+            },
             ..Default::default()
         };
         let mut states = BackendStates::default();
@@ -147,5 +159,6 @@ mod tests {
         assert_eq!(uid_of(kept).as_deref(), Some("u"));
         let pod = kept.pod.as_ref().expect("pod");
         assert_eq!((pod.spec.is_none(), pod.spec_hash.as_str(), kept.deleting), (true, "h", true));
+        assert_eq!((kept.events.len(), kept.events.capacity()), (1, 1), "lists keep no spare room");
     }
 }

@@ -18,10 +18,29 @@ fn uid(pod: &Pod) -> Option<String> {
 }
 
 /// The pod as kept in memory: without `managedFields`, which nothing here reads and which,
-/// parsed into nested JSON maps, would cost more memory than the rest of the pod.
+/// parsed into nested JSON maps, would cost more memory than the rest of the pod; and with its
+/// lists no longer than their contents (decoding grows them by doubling, and a list of one
+/// container status keeps room for four: about 2 KB a pod).
 fn kept(mut pod: Pod) -> Arc<Pod> {
     pod.metadata.managed_fields = None;
+    if let Some(spec) = pod.spec.as_mut() {
+        spec.containers.shrink_to_fit();
+        shrink(&mut spec.init_containers);
+        shrink(&mut spec.volumes);
+        shrink(&mut spec.tolerations);
+    }
+    if let Some(status) = pod.status.as_mut() {
+        shrink(&mut status.conditions);
+        shrink(&mut status.container_statuses);
+        shrink(&mut status.init_container_statuses);
+    }
     Arc::new(pod)
+}
+
+fn shrink<T>(list: &mut Option<Vec<T>>) {
+    if let Some(list) = list.as_mut() {
+        list.shrink_to_fit();
+    }
 }
 
 /// Follows the pods of this node until `shutdown`.
@@ -70,12 +89,15 @@ pub(crate) async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
 
 #[cfg(test)]
 mod tests {
+    use k8s_openapi::api::core::v1::{PodSpec, Toleration};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, ObjectMeta};
 
     use super::*;
 
     #[test]
     fn a_kept_pod_has_no_managed_fields_and_keeps_the_rest() {
+        let mut roomy = Vec::with_capacity(4);
+        roomy.push(Toleration::default());
         let pod = Pod {
             metadata: ObjectMeta {
                 name: Some("p".into()),
@@ -86,10 +108,14 @@ mod tests {
                 }]),
                 ..Default::default()
             },
+            spec: Some(PodSpec { tolerations: Some(roomy), ..Default::default() }),
             ..Default::default()
         };
         let kept = kept(pod);
         assert_eq!(kept.metadata.managed_fields, None);
+        let tolerations =
+            kept.spec.as_ref().and_then(|s| s.tolerations.as_ref()).map(|t| (t.len(), t.capacity()));
+        assert_eq!(tolerations, Some((1, 1)), "lists keep no spare room");
         assert_eq!((kept.metadata.name.as_deref(), uid(&kept).as_deref()), (Some("p"), Some("u")));
     }
 }
