@@ -12,18 +12,8 @@ use vk_proto::v1;
 
 /// A pod whose container asks for half a core and 1.5 GB.
 fn pod(uid: &str) -> v1::Pod {
-    let mut pod = support::pods::minimal(uid, &format!("pod-{uid}"), "nginx");
-    if let Some(container) = pod.spec.as_mut().and_then(|s| s.containers.first_mut()) {
-        container.resources = Some(v1::ResourceRequirements {
-            requests: Some(v1::ResourceList {
-                cpu_millis: Some(500),
-                memory_bytes: Some(1_500_000_000),
-                ..Default::default()
-            }),
-            limits: None,
-        });
-    }
-    pod
+    let pod = support::pods::minimal(uid, &format!("pod-{uid}"), "nginx");
+    support::pods::requesting(pod, 500, 1_500_000_000)
 }
 
 async fn run_pods(client: &mut Client, uids: &[&str]) {

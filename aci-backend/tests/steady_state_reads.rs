@@ -38,31 +38,12 @@ fn env(name: &str, default: u64) -> u64 {
 }
 
 fn pod(uid: &str) -> v1::Pod {
-    v1::Pod {
-        meta: Some(v1::PodMeta {
-            uid: uid.into(),
-            namespace: "bench".into(),
-            name: uid.into(),
-            ..Default::default()
-        }),
-        spec: Some(v1::PodSpec {
-            containers: vec![v1::Container {
-                name: "main".into(),
-                image: "nginx".into(),
-                resources: Some(v1::ResourceRequirements {
-                    requests: Some(v1::ResourceList {
-                        cpu_millis: Some(100),
-                        memory_bytes: Some(100_000_000),
-                        ..Default::default()
-                    }),
-                    limits: None,
-                }),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }),
-        spec_hash: format!("h-{uid}"),
+    let mut pod = support::pods::requesting(support::pods::minimal(uid, uid, "nginx"), 100, 100_000_000);
+    if let Some(meta) = pod.meta.as_mut() {
+        meta.namespace = "bench".into();
     }
+    pod.spec_hash = format!("h-{uid}");
+    pod
 }
 
 /// A backend replica on the emulator, authenticating as `client_id`.

@@ -23,3 +23,18 @@ pub fn minimal(uid: &str, name: &str, image: &str) -> v1::Pod {
         spec_hash: format!("hash-{uid}"),
     }
 }
+
+/// `pod` with its first container asking for `cpu_millis` and `memory_bytes`.
+pub fn requesting(mut pod: v1::Pod, cpu_millis: i64, memory_bytes: i64) -> v1::Pod {
+    if let Some(container) = pod.spec.as_mut().and_then(|s| s.containers.first_mut()) {
+        container.resources = Some(v1::ResourceRequirements {
+            requests: Some(v1::ResourceList {
+                cpu_millis: Some(cpu_millis),
+                memory_bytes: Some(memory_bytes),
+                ..Default::default()
+            }),
+            limits: None,
+        });
+    }
+    pod
+}
