@@ -437,6 +437,7 @@ async fn the_shared_backend_serves_known_callers_over_tls_with_a_disruption_budg
         "--client-ca=/etc/aci-backend/tls/ca.crt",
         "--callers=/etc/aci-backend/callers/callers.json",
         "--resource-group=shared-aci",
+        "--stats-reads-per-minute=300",
     ] {
         ensure!(has(&backend_args, wanted), "backend lacks {wanted}: {backend_args:?}");
     }
@@ -539,7 +540,7 @@ async fn optional_settings_reach_the_agent_and_backend_args() -> Result<()> {
     values["kubelet"] = json!({ "servingCertSecret": "kubelet-tls", "port": 10350 });
     values["credentials"]["clientSecret"] = json!("");
     values["credentials"]["existingSecret"] = json!("my-sp");
-    values["backend"] = json!({ "subnetIds": ["/subnets/a", "/subnets/b"], "clusterDns": "10.0.0.10" });
+    values["backend"] = json!({ "subnetIds": ["/subnets/a", "/subnets/b"], "clusterDns": "10.0.0.10", "statsReadsPerMinute": 0 });
     values["nodeName"] = json!({ "windows": "my-windows-node" });
     let release = Release::install("virtual-kubelet-aci", &values).await?;
     let deployment = release.one("Deployment", "-windows")?;
@@ -558,7 +559,12 @@ async fn optional_settings_reach_the_agent_and_backend_args() -> Result<()> {
     let backend = container(deployment, "aci-backend")?;
     let backend_args = args(backend);
     binary_accepts("aci-backend", &backend_args).await?;
-    for wanted in ["--subnet-id=/subnets/a", "--subnet-id=/subnets/b", "--cluster-dns=10.0.0.10"] {
+    for wanted in [
+        "--subnet-id=/subnets/a",
+        "--subnet-id=/subnets/b",
+        "--cluster-dns=10.0.0.10",
+        "--stats-reads-per-minute=0",
+    ] {
         ensure!(has(&backend_args, wanted), "backend lacks {wanted}: {backend_args:?}");
     }
     // An existing Secret is referenced, none is created; with a cluster id no namespace is read.
