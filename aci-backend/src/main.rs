@@ -4,6 +4,7 @@ use clap::Parser as _;
 
 /// mimalloc instead of glibc's malloc: with glibc, the big transient buffers of ARM list
 /// answers left arenas holding hundreds of MiB of free memory (1 GiB RSS for 28 MiB in use).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

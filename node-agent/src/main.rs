@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 /// mimalloc instead of glibc's malloc, as in aci-backend (where glibc's arenas kept hundreds of
 /// MiB of freed list buffers): pod relists here allocate the same way.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -104,6 +104,15 @@ impl ArmClient {
 
     /// Every group of the resource group (all pages; list entries carry no instance view).
     pub async fn list_groups(&self) -> Result<Vec<ContainerGroup>, ArmError> {
+        self.list_groups_map(Some).await
+    }
+
+    /// What `keep` makes of each group of the resource group, page by page: only one page of
+    /// full models is in memory at a time (a list of thousands of groups is tens of MB).
+    pub async fn list_groups_map<T>(
+        &self,
+        mut keep: impl FnMut(ContainerGroup) -> Option<T>,
+    ) -> Result<Vec<T>, ArmError> {
         const OP: &str = "list_container_groups";
         let t = &self.target;
         let path = format!(
@@ -115,7 +124,7 @@ impl ArmClient {
         while let Some(url) = next.take() {
             let page: ContainerGroupListResult =
                 self.send_json(ArmRequest::new(OP, Method::GET, url)).await?;
-            groups.extend(page.value);
+            groups.extend(page.value.into_iter().filter_map(&mut keep));
             next = match page.next_link.filter(|l| !l.is_empty()) {
                 Some(link) => Some(
                     link.parse()

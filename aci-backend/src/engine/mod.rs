@@ -64,19 +64,21 @@ impl Engine {
 
     /// Lists the resource group: learns new groups, notices changed and vanished ones.
     pub async fn refresh_list(&self) -> Result<(), ArmError> {
-        let groups = self.arm.list_groups().await?;
+        let listed = self
+            .arm
+            .list_groups_map(|group| {
+                let owner = GroupOwner::from_tags(&group.tags)?;
+                let print = fingerprint(&group);
+                Some((group.name?, owner, print))
+            })
+            .await?;
         let now = Instant::now();
         let mut removed = Vec::new();
         {
             let mut cache = self.cache();
             let mut seen = HashSet::new();
-            for group in &groups {
-                let (Some(name), Some(owner)) = (group.name.clone(), GroupOwner::from_tags(&group.tags))
-                else {
-                    continue;
-                };
+            for (name, owner, print) in listed {
                 seen.insert(name.clone());
-                let print = fingerprint(group);
                 let entry = cache.entries.entry(name.clone()).or_insert_with(|| Entry {
                     name,
                     owner: owner.clone(),
@@ -147,8 +149,8 @@ impl Engine {
             });
             entry.owner = owner.clone();
             entry.next_read = now + next;
-            let changed = entry.state.as_ref() != Some(&state);
-            entry.state = Some(state.clone());
+            let changed = entry.state.as_deref() != Some(&state);
+            entry.state = Some(Box::new(state.clone()));
             changed
         };
         if changed {
@@ -181,11 +183,7 @@ impl Engine {
             })
         };
         if let Some((owner, state)) = update {
-            self.emit(PodChange::Changed {
-                cluster_id: owner.cluster_id,
-                node_name: owner.node_name,
-                state: Box::new(state),
-            });
+            self.emit(PodChange::Changed { cluster_id: owner.cluster_id, node_name: owner.node_name, state });
         }
     }
 
@@ -231,7 +229,11 @@ impl Engine {
 
     /// The states of a scope's pods, ordered by UID (pods not read yet are left out).
     pub fn list(&self, cluster_id: &str, node_name: &str) -> Vec<v1::PodState> {
-        self.cache().of_scope(cluster_id, node_name).into_iter().filter_map(|e| e.state.clone()).collect()
+        self.cache()
+            .of_scope(cluster_id, node_name)
+            .into_iter()
+            .filter_map(|e| e.state.as_deref().cloned())
+            .collect()
     }
 
     /// The running pods of a scope: group name and state (metadata and status only), ordered by

@@ -98,7 +98,7 @@ impl PodService {
         if let Some(entry) = self.engine.find(&scope.cluster_id, &scope.node_name, &meta.uid)
             && let Some(state) = entry.state
         {
-            return Ok((state, true));
+            return Ok((*state, true));
         }
         let name = group_name(&scope.cluster_id, &meta.namespace, &meta.name, &meta.uid);
         // In line for ACI's create quota first: a pod refused for quota costs ARM nothing.
@@ -137,7 +137,7 @@ impl PodService {
     async fn existing(&self, scope: &CallScope, uid: &str) -> Result<Option<v1::PodState>, PodsError> {
         let Some(entry) = self.lookup(scope, uid).await? else { return Ok(None) };
         match entry.state {
-            Some(state) => Ok(Some(state)),
+            Some(state) => Ok(Some(*state)),
             None => self.engine.read(&entry.name).await.map_err(explain),
         }
     }

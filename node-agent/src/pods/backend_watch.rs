@@ -12,6 +12,7 @@ use vk_proto::v1::PodState;
 use vk_proto::v1::watch_pods_response::Event;
 
 use super::controller::Shared;
+use super::relist::Relist;
 
 fn uid_of(state: &PodState) -> Option<String> {
     state.pod.as_ref().and_then(|p| p.meta.as_ref()).map(|m| m.uid.clone()).filter(|u| !u.is_empty())
@@ -35,23 +36,30 @@ fn kept(mut state: PodState) -> PodState {
 }
 
 /// The backend's pod states by UID. Every insert goes through [`kept`], so no state keeps a spec.
+/// Boxed: a `PodState` is about 1 KB inline, and the table keeps a third of its slots empty
+/// (twice that while it grows).
 #[derive(Debug, Default)]
-pub(crate) struct BackendStates(HashMap<String, PodState>);
+pub(crate) struct BackendStates(HashMap<String, Box<PodState>>);
 
 impl BackendStates {
     /// Keeps `state` (without its spec) as the backend's state of `uid`.
     pub fn insert(&mut self, uid: String, state: PodState) {
-        self.0.insert(uid, kept(state));
+        self.0.insert(uid, Box::new(kept(state)));
     }
 
     /// Forgets the state of `uid`.
     pub fn remove(&mut self, uid: &str) -> Option<PodState> {
-        self.0.remove(uid)
+        self.0.remove(uid).map(|state| *state)
     }
 
     /// The state of `uid`.
     pub fn get(&self, uid: &str) -> Option<&PodState> {
-        self.0.get(uid)
+        self.0.get(uid).map(|state| &**state)
+    }
+
+    /// Keeps only the states of the UIDs `snapshot` delivered.
+    pub fn retain_listed(&mut self, snapshot: &Relist) {
+        self.0.retain(|uid, _| snapshot.keeps(uid));
     }
 
     /// True when the backend has a state for `uid`.
@@ -92,7 +100,9 @@ async fn follow(shared: &Shared, interval: Duration, silence: Duration, backoff:
         Ok(stream) => stream,
         Err(error) => return error.to_string(),
     };
-    let mut snapshot = BackendStates::default();
+    // The snapshot is written into the view as it arrives (the view counts as stale until it
+    // is complete), so the states are never held twice.
+    let mut snapshot = Relist::default();
     loop {
         let message = match tokio::time::timeout(silence, stream.message()).await {
             Err(_) => return format!("no message for {silence:?}"),
@@ -103,13 +113,14 @@ async fn follow(shared: &Shared, interval: Duration, silence: Duration, backoff:
         match message.event {
             Some(Event::Initial(state)) => {
                 if let Some(uid) = uid_of(&state) {
-                    snapshot.insert(uid, state);
+                    snapshot.saw(&uid);
+                    shared.views().backend.insert(uid, state);
                 }
             }
             Some(Event::SnapshotComplete(done)) => {
                 {
                     let mut views = shared.views();
-                    views.backend = std::mem::take(&mut snapshot);
+                    views.backend.retain_listed(&std::mem::take(&mut snapshot));
                     views.backend_synced = true;
                 }
                 info!(pods = done.pod_count, "received the backend's pod snapshot");

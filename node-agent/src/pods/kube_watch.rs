@@ -1,6 +1,5 @@
 //! The watch on the API's pods bound to this node (`spec.nodeName=<node>`).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -12,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
 use super::controller::Shared;
+use super::relist::Relist;
 
 fn uid(pod: &Pod) -> Option<String> {
     pod.metadata.uid.clone()
@@ -48,7 +48,8 @@ pub(crate) async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
     let api: Api<Pod> = Api::all(shared.client.clone());
     let config = watcher::Config::default().fields(&format!("spec.nodeName={}", shared.settings.node_name));
     let mut stream = watcher::watcher(api, config).default_backoff().boxed();
-    let mut buffer: HashMap<String, Arc<Pod>> = HashMap::new();
+    // Set while a list is in progress (at start, and after a watch expired with 410 Gone).
+    let mut relist: Option<Relist> = None;
     loop {
         let event = tokio::select! {
             () = shutdown.cancelled() => return,
@@ -57,16 +58,18 @@ pub(crate) async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
         match event {
             None => return,
             Some(Err(error)) => warn!(%error, "watching pods failed; retrying"),
-            Some(Ok(Event::Init)) => buffer.clear(),
+            Some(Ok(Event::Init)) => relist = Some(Relist::default()),
             Some(Ok(Event::InitApply(pod))) => {
                 if let Some(uid) = uid(&pod) {
-                    buffer.insert(uid, kept(pod));
+                    relist.get_or_insert_with(Relist::default).saw(&uid);
+                    shared.views().kube.insert(uid, kept(pod));
                 }
             }
             Some(Ok(Event::InitDone)) => {
                 {
+                    let listed = relist.take().unwrap_or_default();
                     let mut views = shared.views();
-                    views.kube = std::mem::take(&mut buffer);
+                    views.kube.retain(|uid, _| listed.keeps(uid));
                     views.kube_synced = true;
                 }
                 shared.queue_all();

@@ -7,6 +7,7 @@ mod events;
 mod kube_watch;
 mod plan;
 mod queue;
+mod relist;
 mod status;
 mod sync;
 
