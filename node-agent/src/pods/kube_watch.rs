@@ -48,8 +48,8 @@ pub(crate) async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
     let api: Api<Pod> = Api::all(shared.client.clone());
     let config = watcher::Config::default().fields(&format!("spec.nodeName={}", shared.settings.node_name));
     let mut stream = watcher::watcher(api, config).default_backoff().boxed();
-    // Set while a list is in progress (at start, and after a watch expired with 410 Gone).
-    let mut relist: Option<Relist> = None;
+    // The pods of the list in progress (at start, and after a watch expired with 410 Gone).
+    let mut listed = Relist::default();
     loop {
         let event = tokio::select! {
             () = shutdown.cancelled() => return,
@@ -58,16 +58,16 @@ pub(crate) async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
         match event {
             None => return,
             Some(Err(error)) => warn!(%error, "watching pods failed; retrying"),
-            Some(Ok(Event::Init)) => relist = Some(Relist::default()),
+            Some(Ok(Event::Init)) => listed = Relist::default(),
             Some(Ok(Event::InitApply(pod))) => {
                 if let Some(uid) = uid(&pod) {
-                    relist.get_or_insert_with(Relist::default).saw(&uid);
+                    listed.saw(&uid);
                     shared.views().kube.insert(uid, kept(pod));
                 }
             }
             Some(Ok(Event::InitDone)) => {
                 {
-                    let listed = relist.take().unwrap_or_default();
+                    let listed = std::mem::take(&mut listed);
                     let mut views = shared.views();
                     views.kube.retain(|uid, _| listed.keeps(uid));
                     views.kube_synced = true;
